@@ -1,0 +1,41 @@
+"""Symbolic theory layer: pixel marginals, the localization amplifier, the effective ODE.
+
+>>> from rfloc.theory import Binary, amplifier
+>>> amplifier(Binary()).expr
+erf(a/sqrt(2 - 2*a**2))
+"""
+
+from rfloc.theory import covariance
+from rfloc.theory.amplifier import A_SYMBOL, Amplifier, amplifier
+from rfloc.theory.bridge import AmplifierTable
+from rfloc.theory.dynamics import EffectiveDynamics, effective_dynamics
+from rfloc.theory.marginals import (
+    Algebraic,
+    Binary,
+    ErfGaussian,
+    Gaussian,
+    Laplace,
+    Marginal,
+    StudentT,
+    Uniform,
+    by_name,
+)
+
+__all__ = [
+    "A_SYMBOL",
+    "Algebraic",
+    "Amplifier",
+    "AmplifierTable",
+    "Binary",
+    "EffectiveDynamics",
+    "ErfGaussian",
+    "Gaussian",
+    "Laplace",
+    "Marginal",
+    "StudentT",
+    "Uniform",
+    "amplifier",
+    "by_name",
+    "covariance",
+    "effective_dynamics",
+]

@@ -112,6 +112,19 @@ class Marginal(ABC):
     def _even_moment(self, n: int) -> sp.Expr:
         """Exact even moment of order ``n >= 2`` of the standardised law."""
 
+    #: whether SymPy is asked for closed-form expectations (cheap, terminating integrals)
+    try_closed_form: bool = False
+
+    def expectation(self, expr: sp.Expr, *, evaluate: bool = False) -> sp.Expr:
+        r"""Symbolic :math:`E[h(X)]` for ``expr`` :math:`= h` written in :data:`X_SYMBOL`.
+
+        With ``evaluate=False`` (default) the unevaluated integral (or finite sum) is
+        returned; ``evaluate=True`` asks SymPy to carry it out.
+        """
+        lo, hi = self.support
+        res = sp.Integral(expr * self.density, (X_SYMBOL, lo, hi))
+        return res.doit() if evaluate else res
+
     def variance(self) -> sp.Expr:
         """:math:`m_2` (1 by construction; returned exactly as a check)."""
         return self.moment(2)
@@ -185,6 +198,7 @@ class Gaussian(Marginal):
     r"""Standard normal :math:`N(0, 1)`; :math:`m_{2k} = (2k-1)!!`."""
 
     name = "gaussian"
+    try_closed_form = True
 
     @property
     def density(self) -> sp.Expr:
@@ -212,6 +226,11 @@ class Binary(Marginal):
     def _even_moment(self, n: int) -> sp.Expr:
         return sp.Integer(1)
 
+    def expectation(self, expr: sp.Expr, *, evaluate: bool = False) -> sp.Expr:
+        terms = [expr.subs(X_SYMBOL, v) for v in (1, -1)]
+        return sp.Add(*terms, evaluate=evaluate) / 2 if evaluate else sp.Mul(
+            sp.Rational(1, 2), sp.Add(*terms, evaluate=False), evaluate=False)
+
     def abs_mean(self) -> sp.Expr:
         return sp.Integer(1)
 
@@ -227,6 +246,7 @@ class Uniform(Marginal):
     r"""Uniform on :math:`[-\sqrt3, \sqrt3]`; :math:`m_n = 3^{n/2}/(n+1)`, :math:`\kappa=-6/5`."""
 
     name = "uniform"
+    try_closed_form = True
 
     @property
     def density(self) -> sp.Expr:
@@ -256,6 +276,7 @@ class Laplace(Marginal):
     r"""Laplace with scale :math:`1/\sqrt2`; :math:`m_n = n!/2^{n/2}`, :math:`\kappa = 3`."""
 
     name = "laplace"
+    try_closed_form = True
 
     @property
     def density(self) -> sp.Expr:
@@ -363,6 +384,13 @@ class ErfGaussian(Marginal):
         zg = self.normaliser()
         return (-1 / zg, 1 / zg)
 
+    def expectation(self, expr: sp.Expr, *, evaluate: bool = False) -> sp.Expr:
+        z = sp.Symbol("z", real=True)
+        xz = sp.erf(self._g * z) / self.normaliser()
+        res = sp.Integral(expr.subs(X_SYMBOL, xz) * sp.exp(-z**2 / 2) / sp.sqrt(2 * sp.pi),
+                          (z, -sp.oo, sp.oo))
+        return res.doit() if evaluate else res
+
     def normaliser(self) -> sp.Expr:
         """Exact :math:`Z(g)`."""
         g = self._g
@@ -464,6 +492,8 @@ class Algebraic(Marginal):
 class _DensityMarginal(Marginal):
     """A user density, normalised and standardised (see :meth:`Marginal.from_density`)."""
 
+    try_closed_form = True
+
     def __init__(self, expr: sp.Expr, x: sp.Symbol, support: tuple, *, name: str) -> None:
         expr = sp.sympify(expr)
         lo, hi = (sp.sympify(s) for s in support)
@@ -556,6 +586,11 @@ class _QuantileMarginal(Marginal):
     @property
     def params(self) -> dict[str, float]:
         return {"quantile": str(self._raw)}
+
+    def expectation(self, expr: sp.Expr, *, evaluate: bool = False) -> sp.Expr:
+        q = self._raw / sp.sqrt(self._raw_moment(2))
+        res = sp.Integral(expr.subs(X_SYMBOL, q), (self._u, 0, 1))
+        return res.doit() if evaluate else res
 
     def _raw_moment(self, n: int) -> sp.Expr:
         res = sp.integrate(self._raw**n, (self._u, 0, 1))
