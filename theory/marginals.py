@@ -473,8 +473,8 @@ class Algebraic(Marginal):
     def gaussian_transform(self, z: np.ndarray) -> np.ndarray:
         z = np.asarray(z, dtype=np.float64)
         tail = _erfc_tail(z)                     # 1 - |v|, v = 2 Phi(z) - 1
-        one_minus_vk = -np.expm1(self.k * np.log1p(-tail))   # 1 - |v|^k
         with np.errstate(divide="ignore", invalid="ignore"):
+            one_minus_vk = -np.expm1(self.k * np.log1p(-tail))   # 1 - |v|^k
             q = np.sign(z) * (1.0 - tail) / one_minus_vk ** (1.0 / self.k)
         return np.where(z == 0, 0.0, q) / self._sigma
 
@@ -497,7 +497,7 @@ class _DensityMarginal(Marginal):
     def __init__(self, expr: sp.Expr, x: sp.Symbol, support: tuple, *, name: str) -> None:
         expr = sp.sympify(expr)
         lo, hi = (sp.sympify(s) for s in support)
-        if sp.simplify(lo + hi) != 0:
+        if not (lo == -hi or sp.simplify(lo + hi) == 0):
             raise ParameterError(f"support must be symmetric about 0, got ({lo}, {hi})")
         if sp.simplify(expr - expr.subs(x, -x)) != 0:
             raise ParameterError("density must be symmetric: expr(x) == expr(-x)")
