@@ -106,6 +106,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RflocError as exc:
         print(f"rfloc: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:          # e.g. `rfloc amplifier ... | head`
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("rfloc: interrupted", file=sys.stderr)
         return 130

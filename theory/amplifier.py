@@ -36,11 +36,11 @@ from functools import cached_property
 
 import numpy as np
 import sympy as sp
-from rfloc.theory.bridge import AmplifierTable
-from rfloc.theory.marginals import X_SYMBOL, Binary, Gaussian, Marginal
 from scipy import special
 
 from rfloc.errors import ParameterError, check_int
+from rfloc.theory.bridge import AmplifierTable
+from rfloc.theory.marginals import X_SYMBOL, Binary, Gaussian, Marginal
 
 __all__ = ["A_SYMBOL", "Amplifier", "amplifier"]
 
@@ -52,12 +52,15 @@ _HALF_PI = 0.5 * math.pi
 
 
 def _odd_extension(expr_pos: sp.Expr) -> sp.Expr:
-    """Write a formula valid for 0 < a < 1 as an odd function of the real symbol ``a``."""
+    """Write a formula valid for 0 < a < 1 as an odd function of the real symbol ``a``.
+
+    Non-odd formulas become ``sign(a) f(|a|)``, which keeps their numerical evaluation
+    free of the cancellation that ``erfc(-x) = 2 - erfc(x)`` would bring for a < 0.
+    """
     f = expr_pos.subs(_A_POS, A_SYMBOL)
     if sp.simplify(f + f.subs(A_SYMBOL, -A_SYMBOL)) == 0:
         return f
-    return sp.Piecewise((f, A_SYMBOL > 0), (-f.subs(A_SYMBOL, -A_SYMBOL), A_SYMBOL < 0),
-                        (0, True))
+    return sp.sign(A_SYMBOL) * f.subs(A_SYMBOL, sp.Abs(A_SYMBOL))
 
 
 class Amplifier:

@@ -109,6 +109,8 @@ def phi_scalar(a: float, kind: int, breaks: np.ndarray, coeffs: np.ndarray) -> f
         return a
     if kind == 0:
         return coeffs[0, 0] * a
+    if a == 0.0:
+        return 0.0
     s = 1.0
     if a < 0.0:
         s = -1.0

@@ -10,9 +10,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from rfloc.theory.marginals import Marginal
 
 from rfloc.errors import ParameterError, check_int, check_positive
+from rfloc.theory.marginals import Marginal
 
 __all__ = [
     "gaussian_kernel",

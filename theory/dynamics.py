@@ -27,10 +27,10 @@ from functools import cached_property
 
 import numpy as np
 import sympy as sp
-from rfloc.theory.amplifier import A_SYMBOL, Amplifier, amplifier
-from rfloc.theory.marginals import Marginal
 
 from rfloc.errors import ParameterError, check_open_unit
+from rfloc.theory.amplifier import A_SYMBOL, Amplifier, amplifier
+from rfloc.theory.marginals import Marginal
 
 __all__ = ["EffectiveDynamics", "effective_dynamics", "per_sample_flow"]
 

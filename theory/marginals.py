@@ -349,9 +349,11 @@ class StudentT(Marginal):
 
     def expect(self, func: Callable[[np.ndarray], np.ndarray]) -> float:
         nu, s = self.nu, self._scale
+        logc = (math.lgamma((nu + 1) / 2) - math.lgamma(nu / 2) - 0.5 * math.log(nu * math.pi)
+                - math.log(s))
         def f(x: float) -> float:
-            return (float(func(np.array([x]))[0]) + float(func(np.array([-x]))[0])) * stats.t.pdf(
-                x / s, nu) / s
+            pdf = math.exp(logc - 0.5 * (nu + 1) * math.log1p((x / s) ** 2 / nu))
+            return (float(func(np.array([x]))[0]) + float(func(np.array([-x]))[0])) * pdf
         return integrate.quad(f, 0.0, 1.0, **_QUAD)[0] + integrate.quad(f, 1.0, math.inf,
                                                                          **_QUAD)[0]
 
