@@ -24,8 +24,10 @@ def _marginal_args(p: argparse.ArgumentParser) -> None:
 def _cmd_amplifier(args: argparse.Namespace) -> int:
     import sympy as sp
 
+    from rfloc.errors import check_int
     from rfloc.theory import amplifier, by_name
 
+    check_int("order", args.order, minimum=1)
     m = by_name(args.marginal, args.param)
     amp = amplifier(m, elliptical=args.elliptical)
     kappa = m.excess_kurtosis() if m.max_moment() > 4 else None
