@@ -7,6 +7,9 @@ import math
 
 import numpy as np
 import pytest
+from scipy import integrate, special
+
+from rfloc.errors import ParameterError
 from rfloc.theory import covariance as cov
 from rfloc.theory.marginals import (
     Algebraic,
@@ -17,9 +20,6 @@ from rfloc.theory.marginals import (
     StudentT,
     Uniform,
 )
-from scipy import integrate, special
-
-from rfloc.errors import ParameterError
 
 RHOS = np.array([-0.97, -0.5, -1e-3, 0.0, 2e-3, 0.05, 0.3, 0.64, 0.895, 0.99, 0.99999, 1.0])
 
