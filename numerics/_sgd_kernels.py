@@ -145,6 +145,81 @@ def _tile_accumulate(D: np.ndarray, X: np.ndarray, rows: np.ndarray, start: int,
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_FASTMATH)
+def _one_neuron_gradient(w: np.ndarray, b: float, v: float, X: np.ndarray, y: np.ndarray,
+                         rows: np.ndarray, start: int, B: int, act: int,
+                         gw: np.ndarray) -> tuple[float, float, float]:
+    """``K = 1`` case of :func:`batch_gradient` in one pass over the batch.
+
+    Eight rows at a time: their preactivations, errors and their contribution to ``gw``
+    (N,) while the rows are still in L1 cache. Returns ``(L, dL/db, dL/dv)``.
+    """
+    N = w.shape[0]
+    gw[:] = 0.0
+    gb = 0.0
+    gv = 0.0
+    loss = 0.0
+    d = np.empty(8)
+    j = 0
+    while j <= B - 8:
+        r0 = rows[start + j]
+        r1 = rows[start + j + 1]
+        r2 = rows[start + j + 2]
+        r3 = rows[start + j + 3]
+        r4 = rows[start + j + 4]
+        r5 = rows[start + j + 5]
+        r6 = rows[start + j + 6]
+        r7 = rows[start + j + 7]
+        s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = b
+        for i in range(N):
+            wi = w[i]
+            s0 += wi * X[r0, i]
+            s1 += wi * X[r1, i]
+            s2 += wi * X[r2, i]
+            s3 += wi * X[r3, i]
+            s4 += wi * X[r4, i]
+            s5 += wi * X[r5, i]
+            s6 += wi * X[r6, i]
+            s7 += wi * X[r7, i]
+        d[0] = s0
+        d[1] = s1
+        d[2] = s2
+        d[3] = s3
+        d[4] = s4
+        d[5] = s5
+        d[6] = s6
+        d[7] = s7
+        for q in range(8):
+            a, da = _activate(d[q], act)
+            e = v * a - y[rows[start + j + q]]
+            loss += e * e
+            gv += e * a
+            d[q] = e * v * da
+            gb += d[q]
+        d0, d1, d2, d3, d4, d5, d6, d7 = d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]
+        for i in range(N):
+            gw[i] += (d0 * X[r0, i] + d1 * X[r1, i] + d2 * X[r2, i] + d3 * X[r3, i]
+                      + d4 * X[r4, i] + d5 * X[r5, i] + d6 * X[r6, i] + d7 * X[r7, i])
+        j += 8
+    for jj in range(j, B):
+        r = rows[start + jj]
+        z = b
+        for i in range(N):
+            z += w[i] * X[r, i]
+        a, da = _activate(z, act)
+        e = v * a - y[r]
+        loss += e * e
+        gv += e * a
+        dj = e * v * da
+        gb += dj
+        for i in range(N):
+            gw[i] += dj * X[r, i]
+    c = 2.0 / B
+    for i in range(N):
+        gw[i] *= c
+    return loss / B, c * gb, c * gv
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_FASTMATH)
 def batch_gradient(W: np.ndarray, b: np.ndarray, v: np.ndarray, X: np.ndarray,
                    y: np.ndarray, rows: np.ndarray, start: int, B: int, act: int,
                    gW: np.ndarray, gb: np.ndarray, gv: np.ndarray, Z: np.ndarray,
@@ -158,6 +233,10 @@ def batch_gradient(W: np.ndarray, b: np.ndarray, v: np.ndarray, X: np.ndarray,
     bit whatever the memory layout of the batch.
     """
     K, N = W.shape
+    if K == 1:
+        loss, gb[0], gv[0] = _one_neuron_gradient(W[0], b[0], v[0], X, y, rows, start, B,
+                                                  act, gW[0])
+        return loss
     T = Z.shape[0]
     gW[:, :] = 0.0
     gb[:] = 0.0

@@ -31,15 +31,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from functools import partial
 from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import ArrayLike
-from rfloc.numerics import _sgd_kernels as kernels
-from rfloc.numerics.trajectory import Trajectory
 
 from rfloc.errors import ParameterError, TrainingError, check_int, check_positive
+from rfloc.numerics import _sgd_kernels as kernels
+from rfloc.numerics.trajectory import Trajectory
 from rfloc.random import as_generator, spawn
 
 __all__ = ["ACTIVATIONS", "REFERENCE_INIT_SCALE", "Task", "train_sgd", "train_sgd_seeds",
@@ -60,6 +61,7 @@ _BLOCK_NUMBERS = 2**16
 _MAX_BLOCK_STEPS = 16
 # Full-batch GD returns to Python after about this many multiply-adds (Ctrl-C stays live).
 _FULL_BATCH_WORK = 2**28
+_BACKENDS = {"threads": ThreadPoolExecutor, "processes": ProcessPoolExecutor}
 
 
 class Task(Protocol):
@@ -312,6 +314,7 @@ def train_sgd_seeds(
     *,
     runs: int | None = None,
     workers: int = 1,
+    backend: str = "threads",
     executor: Executor | None = None,
     **options: Any,
 ) -> list[Trajectory]:
@@ -328,11 +331,13 @@ def train_sgd_seeds(
     runs : int, optional
         Number of runs spawned from a single root seed.
     workers : int
-        Threads of the default pool (the Numba kernels release the GIL). Each run owns its
-        seed, so results do not depend on ``workers``.
+        Size of the pool. Each run owns its seed, so results do not depend on ``workers``.
+    backend : {"threads", "processes"}
+        Threads share memory and start at once; they run in parallel while the Numba
+        training kernels (which release the GIL) dominate. Choose processes when the
+        task's sampler holds the GIL and dominates the step (``task`` must be picklable).
     executor : concurrent.futures.Executor, optional
-        Run on this executor instead (e.g. a process pool or a Dask client's executor;
-        ``task`` must then be picklable).
+        Run on this executor instead (e.g. a Dask client's executor).
 
     Returns
     -------
@@ -347,18 +352,21 @@ def train_sgd_seeds(
             raise ParameterError("runs only applies to a single root seed")
         children = list(seeds)
     workers = check_int("workers", workers, minimum=1)
-
-    def one(s: Any) -> Trajectory:
-        return train_sgd(w0, task, lr, steps, batch_size, s, activation, bias, **options)
-
+    if backend not in _BACKENDS:
+        raise ParameterError(f"backend must be one of {sorted(_BACKENDS)}, got {backend!r}")
+    one = partial(_train_one, (w0, task, lr, steps, batch_size), (activation, bias), options)
     if executor is not None:
-        futures = [executor.submit(train_sgd, w0, task, lr, steps, batch_size, s,
-                                   activation, bias, **options) for s in children]
-        return [f.result() for f in futures]
+        return [f.result() for f in [executor.submit(one, s) for s in children]]
     if workers == 1 or len(children) <= 1:
         return [one(s) for s in children]
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    with _BACKENDS[backend](max_workers=workers) as pool:
         return list(pool.map(one, children))
+
+
+def _train_one(args: tuple, act_bias: tuple, options: dict[str, Any],
+               seed: Any) -> Trajectory:
+    """One run of :func:`train_sgd_seeds` (module level, so process pools can pickle it)."""
+    return train_sgd(*args, seed, *act_bias, **options)
 
 
 class _Run:
