@@ -5,22 +5,27 @@ ratios measured in the same run (best of a few repeats, to resist noisy neighbou
 
 1. one ReLU neuron, N = 40, batch 1000, Ising task (J = 0.7 vs 0.3):
    a. the training step alone — both sides consume the same pre-drawn batches;
-   b. end to end, both sides sampling with the same Ising sampler (rfloc's if available);
+   b. end to end, both sides sampling with rfloc's ``TwoClass.ising``;
    c. end to end against the baseline of the issue: NumPy forward/backward with a
       vectorised exact (transfer-matrix) Ising sampler written in NumPy;
-2. K = 100 ReLU neurons, N = 40, batch 1000: steps/s, scaling with K and N (training step
-   alone), and several seeds with 1 vs 2 worker threads.
+2. K = 100 ReLU neurons, N = 40, batch 1000: steps/s against NumPy (default and one BLAS
+   thread), other activations, scaling with K and N (training step alone);
+3. several seeds in parallel: 1 worker vs 2 threads vs 2 processes.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
+from rfloc.numerics.data import TwoClass
 from rfloc.numerics.train import train_sgd, train_sgd_seeds, xavier_init
 
 N, B, LR = 40, 1000, 0.05
@@ -70,20 +75,19 @@ class NumpyIsing:
 
 
 class Replay:
-    """Cycles through a small pre-drawn pool of batches: isolates the training step.
+    """Hands out slices of a small pre-drawn pool: isolates the training step.
 
-    The pool is a few batches (it stays in cache, like a batch the sampler just wrote).
+    The pool is a few batches, so it stays in cache like a batch the sampler just wrote.
+    Call ``k`` returns rows ``[k m, (k + 1) m)`` modulo the pool (``calls = 0`` restarts).
     """
 
     def __init__(self, X: np.ndarray, y: np.ndarray):
-        self.X, self.y, self.n, self.pos = X, y, X.shape[1], 0
+        self.X, self.y, self.n, self.calls = X, y, X.shape[1], 0
 
     def sample(self, m: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        if self.pos + m > len(self.y):
-            self.pos = 0
-        s = slice(self.pos, self.pos + m)
-        self.pos += m
-        return self.X[s], self.y[s]
+        start = (self.calls * m) % (len(self.y) - m + 1)
+        self.calls += 1
+        return self.X[start:start + m], self.y[start:start + m]
 
 
 def numpy_sgd(W: np.ndarray, sample: Callable, lr: float, steps: int,
@@ -110,28 +114,58 @@ def best_rate(fn: Callable[[], object], steps: int, repeats: int = 3) -> float:
     return steps / best
 
 
-def ising_task():
-    """rfloc's reference Ising task if the data module is installed, else the NumPy one."""
-    try:
-        from rfloc.numerics.data import TwoClass
-    except ImportError:
-        return NumpyIsing(), "NumPy transfer-matrix sampler (rfloc.numerics.data missing)"
-    return TwoClass.ising(n=N, J=(0.7, 0.3)), "rfloc.numerics.data.TwoClass.ising"
+def committee_rate(k: int, n: int, act: str = "relu", numpy: bool = False,
+                   steps: int = 60) -> float:
+    """Steps/s of a K-neuron committee on replayed ±1 data (training step alone)."""
+    X = np.sign(np.random.default_rng(2).standard_normal((POOL * B, n)))
+    y = (np.random.default_rng(3).random(POOL * B) < 0.5).astype(np.float64)
+    rep = Replay(X, y)
+    W = xavier_init(k, n, 0.1, 0)
+    if numpy:
+        return best_rate(lambda: numpy_sgd(W, rep.sample, LR, steps, None), steps)
+    return best_rate(lambda: train_sgd(W, rep, LR, steps, B, 0, act, eval_size=0), steps)
+
+
+def numpy_one_blas_thread(k: int, n: int) -> float:
+    """:func:`committee_rate` of the NumPy loop in a child process with one BLAS thread."""
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1",
+               MKL_NUM_THREADS="1")
+    out = subprocess.run([sys.executable, __file__, "--numpy-committee", str(k), str(n)],
+                         env=env, capture_output=True, text=True, check=True)
+    return float(out.stdout)
+
+
+def _spin(n: int) -> int:
+    total = 0
+    for i in range(n):
+        total += i
+    return total
+
+
+def parallel_capacity(n: int = 5_000_000) -> float:
+    """Speed-up of two pure-Python loops in two processes over running them in a row."""
+    t0 = time.perf_counter()
+    _spin(n)
+    _spin(n)
+    serial = time.perf_counter() - t0
+    with ProcessPoolExecutor(2) as pool:
+        pool.submit(_spin, 10).result()  # start the workers
+        t0 = time.perf_counter()
+        list(pool.map(_spin, [n, n]))
+        return serial / (time.perf_counter() - t0)
 
 
 def main() -> None:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     print(f"cores available: {cores}")
-    task, task_name = ising_task()
+    task = TwoClass.ising(n=N, J=(0.7, 0.3))
     baseline = NumpyIsing()
-    print(f"Ising task for train_sgd: {task_name}")
     w0 = xavier_init(None, N, 0.001, 0)
     train_sgd(w0, baseline, LR, 2, B, 0, eval_size=0)  # compile (or load the JIT cache)
 
-    print(f"\n1. one ReLU neuron, N = {N}, batch {B}, lr = {LR}")
+    print(f"\n1. one ReLU neuron, N = {N}, batch {B}, lr = {LR}, Ising J = (0.7, 0.3)")
     steps = 2000
-    pool = baseline.sample(POOL * B, np.random.default_rng(1))
-    replay = Replay(*pool)
+    replay = Replay(*baseline.sample(POOL * B, np.random.default_rng(1)))
 
     def fast(t, s=steps):
         return lambda: train_sgd(w0, t, LR, s, B, 0, eval_size=0)
@@ -139,63 +173,77 @@ def main() -> None:
     def slow(sample, s=steps):
         return lambda: numpy_sgd(w0, sample, LR, s, np.random.default_rng(0))
 
-    replay.pos = 0
-    same = np.allclose(fast(replay)().final, slow(replay.sample)()[0], rtol=1e-9, atol=1e-12)
+    first = fast(replay)().final
+    replay.calls = 0
+    same = np.allclose(first, slow(replay.sample)()[0], rtol=1e-9, atol=1e-12)
     step_fast = best_rate(fast(replay), steps, 5)
     step_slow = best_rate(slow(replay.sample), steps, 5)
-    print(f"  a. training step alone (same batches, same result: {same}):")
-    print(f"     train_sgd {step_fast:9.0f} steps/s   NumPy {step_slow:9.0f} steps/s   "
+    print(f"  a. training step alone (same replayed batches; same weights: {same}):")
+    print(f"     train_sgd {step_fast:8.0f} steps/s   NumPy {step_slow:8.0f} steps/s   "
           f"ratio {step_fast / step_slow:.2f}x")
     s2 = 300
+    gen = np.random.default_rng(0)
+    def draw(sampler):
+        def run():
+            for _ in range(s2):
+                sampler(B, gen)
+        return run
+
+    rfloc_sampler = best_rate(draw(task.sample), s2)
+    numpy_sampler = best_rate(draw(baseline.sample), s2)
+    print(f"     sampling alone, batches/s: rfloc TwoClass.ising {rfloc_sampler:.0f}, "
+          f"NumPy transfer-matrix {numpy_sampler:.0f} "
+          f"({rfloc_sampler / numpy_sampler:.2f}x)")
     e2e_fast = best_rate(fast(task, s2), s2)
     e2e_same = best_rate(slow(task.sample, s2), s2)
     e2e_base = best_rate(slow(baseline.sample, s2), s2)
-    print(f"  b. end to end, same sampler ({task_name}):")
-    print(f"     train_sgd {e2e_fast:9.0f} steps/s   NumPy {e2e_same:9.0f} steps/s   "
+    print("  b. end to end, both sampling with rfloc's TwoClass.ising:")
+    print(f"     train_sgd {e2e_fast:8.0f} steps/s   NumPy {e2e_same:8.0f} steps/s   "
           f"ratio {e2e_fast / e2e_same:.2f}x")
     print("  c. end to end vs the issue's baseline (NumPy loop + vectorised NumPy Ising):")
-    print(f"     train_sgd {e2e_fast:9.0f} steps/s   NumPy {e2e_base:9.0f} steps/s   "
+    print(f"     train_sgd {e2e_fast:8.0f} steps/s   NumPy {e2e_base:8.0f} steps/s   "
           f"ratio {e2e_fast / e2e_base:.2f}x   (target >= 3x)")
+    print(f"     sampling is {100 * e2e_fast / rfloc_sampler:.0f}% of a train_sgd step")
 
-    print(f"\n2. K-neuron ReLU committee, batch {B} (training step alone, pre-drawn batches)")
-    steps = 60
-
-    def committee(k, n, act="relu"):
-        X = np.sign(np.random.default_rng(2).standard_normal((POOL * B, n)))
-        rep = Replay(X, pool[1])
-        W = xavier_init(k, n, 0.1, 0)
-        f = best_rate(lambda: train_sgd(W, rep, LR, steps, B, 0, act, eval_size=0), steps)
-        s = best_rate(lambda: numpy_sgd(W, rep.sample, LR, steps, None), steps)
-        return f, s
-
-    f, s = committee(100, N)
-    print(f"  K = 100, N = {N}: train_sgd {f:7.0f} steps/s   NumPy {s:7.0f} steps/s   "
-          f"ratio {f / s:.2f}x")
-    for act in ("sigmoid", "tanh", "erf"):
-        print(f"  K = 100, N = {N}, {act:7s}: train_sgd {committee(100, N, act)[0]:7.0f} "
-              f"steps/s")
+    print(f"\n2. K-neuron ReLU committee, batch {B}, training step alone (replayed batches)")
+    f = committee_rate(100, N)
+    s = committee_rate(100, N, numpy=True)
+    s1 = numpy_one_blas_thread(100, N)
+    print(f"  K = 100, N = {N}: train_sgd {f:.0f} steps/s (one core);  NumPy {s:.0f} steps/s "
+          f"with default BLAS threads ({f / s:.2f}x), {s1:.0f} with one BLAS thread "
+          f"({f / s1:.2f}x)")
+    print(f"  K = 100, N = {N}, other activations: " + "  ".join(
+        f"{act} {committee_rate(100, N, act):.0f}" for act in ("sigmoid", "tanh", "erf"))
+        + "  steps/s")
     print("  scaling with K (N = 40):  " + "  ".join(
-        f"K={k}: {committee(k, N)[0]:.0f}" for k in (10, 30, 100, 300)) + "  steps/s")
+        f"K={k}: {committee_rate(k, N):.0f}" for k in (10, 30, 100, 300)) + "  steps/s")
     print("  scaling with N (K = 100): " + "  ".join(
-        f"N={n}: {committee(100, n)[0]:.0f}" for n in (20, 40, 100, 200)) + "  steps/s")
+        f"N={n}: {committee_rate(100, n):.0f}" for n in (20, 40, 100, 200)) + "  steps/s")
 
-    runs, steps = 4, 100
+    print("\n3. several seeds in parallel (train_sgd_seeds), 4 runs")
+    capacity = parallel_capacity()
+    print(f"  machine check: a pure-Python loop runs {capacity:.2f}x faster in 2 processes "
+          f"than twice in a row (ideal 2x; a VM's cores may be shared)")
     W = xavier_init(100, N, 0.1, 0)
-    rates = {}
-    for workers in (1, 2):
-        rates[workers] = best_rate(lambda w=workers: train_sgd_seeds(
-            W, task, LR, steps, B, 5, runs=runs, workers=w, eval_size=0), runs * steps, 2)
-    print(f"  {runs} seeds x {steps} steps, K = 100, end to end with {task_name}:")
-    print(f"     1 worker {rates[1]:7.0f} steps/s   2 workers {rates[2]:7.0f} steps/s   "
-          f"speed-up {rates[2] / rates[1]:.2f}x")
-    rates = {}
-    for workers in (1, 2):
-        rates[workers] = best_rate(lambda w=workers: train_sgd_seeds(
-            w0, task, LR, 300, B, 5, runs=runs, workers=w, eval_size=0), runs * 300, 2)
-    print(f"  {runs} seeds x 300 steps, one neuron, end to end:")
-    print(f"     1 worker {rates[1]:7.0f} steps/s   2 workers {rates[2]:7.0f} steps/s   "
-          f"speed-up {rates[2] / rates[1]:.2f}x")
+    rep = Replay(np.sign(np.random.default_rng(2).standard_normal((POOL * B, N))),
+                 replay.y)
+    for label, data, init, n_steps in (("K = 100, replayed data (kernel-bound)", rep, W, 200),
+                                       ("one neuron, Ising end to end (sampler-bound)",
+                                        task, w0, 500)):
+        rates = {}
+        for workers, backend in ((1, "threads"), (2, "threads"), (2, "processes")):
+            def run(data=data, init=init, n_steps=n_steps, workers=workers, backend=backend):
+                train_sgd_seeds(init, data, LR, n_steps, B, 5, runs=4, workers=workers,
+                                backend=backend, eval_size=0)
+            rates[workers, backend] = best_rate(run, 4 * n_steps, 2)
+        one = rates[1, "threads"]
+        print(f"  {label}: 1 worker {one:.0f} steps/s;  2 threads "
+              f"{rates[2, 'threads']:.0f} ({rates[2, 'threads'] / one:.2f}x);  "
+              f"2 processes {rates[2, 'processes']:.0f} ({rates[2, 'processes'] / one:.2f}x)")
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--numpy-committee"]:
+        print(committee_rate(int(sys.argv[2]), int(sys.argv[3]), numpy=True))
+    else:
+        main()

@@ -229,11 +229,18 @@ def train_sgd(
     if bias_mode == "none" and np.any(b != 0.0):
         raise ParameterError('bias_init needs bias="fixed" or bias="train"')
     v = _per_neuron("readout", readout, K, 1.0 / K)
+    params = {"n": n, "k": None if single else K, "lr": lr, "steps": steps,
+              "batch_size": batch_size, "activation": activation.lower(), "bias": bias_mode,
+              "bias_init": b.tolist(), "train_readout": bool(train_readout),
+              "readout": v.tolist(), "init_scale": _effective_init_scale(w0, init_scale),
+              "save_every": save_every, "train_size": train_size,
+              "full_batch": bool(full_batch), "eval_size": eval_size,
+              "seed": {"entropy": root.entropy, "spawn_key": list(root.spawn_key)},
+              "task": getattr(task, "params", type(task).__name__)}
 
-    # Steps after which the state is saved (step 0 is the initial state, saved below).
+    # Steps after which the state is saved (step 0, the initial state, is saved below).
     every = save_every or max(steps, 1)
-    saves = np.append(np.arange(every, steps, every, dtype=np.int64), [steps] if steps else [])
-    saves = saves.astype(np.int64)
+    saves = np.minimum(np.arange(every, steps + every, every, dtype=np.int64), steps)
     out_W = np.empty((saves.size + 2, K, n))
     out_b = np.empty((saves.size + 2, K))
     out_v = np.empty((saves.size + 2, K))
@@ -284,16 +291,7 @@ def train_sgd(
         status=status, message=message,
         stats={"steps": int(done), "samples": int(drawn), "wall_time": wall,
                "steps_per_second": done / wall if wall > 0 else float("inf")},
-        params={"n": n, "k": None if single else K, "lr": lr, "steps": steps,
-                "batch_size": batch_size, "activation": activation, "bias": bias_mode,
-                "bias_init": b.tolist(), "train_readout": bool(train_readout),
-                "readout": v.tolist() if readout is not None else None,
-                "init_scale": _effective_init_scale(w0, init_scale),
-                "save_every": save_every, "train_size": train_size,
-                "full_batch": bool(full_batch), "eval_size": eval_size,
-                "seed": {"entropy": root.entropy, "spawn_key": list(root.spawn_key)},
-                "task": getattr(task, "params", type(task).__name__)},
-        extras=extras,
+        params=params, extras=extras,
     )
     if status != "ok" and on_failure == "raise":
         err = TrainingError(message)

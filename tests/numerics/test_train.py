@@ -388,6 +388,21 @@ def test_committee_shapes_and_fixed_parameters():
     assert traj.extras["loss"].shape == traj.extras["accuracy"].shape == (4,)
 
 
+def test_params_record_the_initial_state_and_the_trajectory_round_trips(tmp_path):
+    task = TwoClass.ising(n=12)
+    traj = train_sgd(3, task, 0.5, 25, 40, 8, "sigmoid", "train", bias_init=0.1,
+                     train_readout=True, save_every=10, eval_size=200)
+    assert traj.params["bias_init"] == [0.1] * 3 and traj.params["readout"] == [1 / 3] * 3
+    np.testing.assert_array_equal(traj.extras["bias"][0], [0.1] * 3)
+    assert not np.allclose(traj.extras["bias"][-1], 0.1)
+    assert traj.params["task"] == task.params and traj.stats["steps"] == 25
+    traj.save(tmp_path / "run")
+    back = type(traj).load(tmp_path / "run")
+    np.testing.assert_array_equal(back.w, traj.w)
+    np.testing.assert_array_equal(back.extras["readout"], traj.extras["readout"])
+    assert back.params == traj.params
+
+
 # --------------------------------------------------------------------------- bad input
 @pytest.mark.parametrize(("kwargs", "name"), [
     (dict(lr=0.0), "lr"),
