@@ -226,11 +226,12 @@ def batch_gradient(W: np.ndarray, b: np.ndarray, v: np.ndarray, X: np.ndarray,
                    a: np.ndarray) -> float:
     r"""Batch loss ``L`` and its gradients (module docstring) written into ``gW, gb, gv``.
 
-    The batch is rows ``rows[start:start + B]`` of ``X`` (M, N) and ``y`` (M,), processed
-    in tiles of ``T = Z.shape[0]`` samples; ``Z`` (T, K) holds the preactivations, then the
+    The batch is rows ``rows[start:start + B]`` of ``X`` (M, N) and ``y`` (M,). One neuron
+    (K = 1) takes the one-pass :func:`_one_neuron_gradient`; otherwise the batch goes in
+    tiles of ``T = Z.shape[0]`` samples; ``Z`` (T, K) holds the preactivations, then the
     back-propagated errors :math:`e_\mu v_k \sigma'(z_{k\mu})`; ``a`` (K,) is scratch.
-    The summation order depends only on ``B`` and ``T``: results are reproducible bit for
-    bit whatever the memory layout of the batch.
+    The summation order depends only on ``B``, ``K`` and ``T``: results are reproducible
+    bit for bit whatever the memory layout of the batch.
     """
     K, N = W.shape
     if K == 1:
