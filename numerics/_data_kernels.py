@@ -1,5 +1,9 @@
 r"""Numba kernels of :mod:`rfloc.numerics.data` (private; callers validate everything).
 
+Both kernels turn raw 64-bit words of the caller's NumPy bit generator into variates and
+draw the rare extra uniforms they need from the same ``numpy.random.Generator``, so the
+samples are a deterministic function of the seed.
+
 The exact Ising ring sampler
 ----------------------------
 For a periodic ring of ``n`` spins at zero field, :math:`P(s) \propto \prod_i T(s_i, s_{i+1})`
@@ -24,8 +28,11 @@ therefore costs 16 random bits on average, and
 
 from __future__ import annotations
 
+import math
+
 import numba
 import numpy as np
+from scipy import optimize
 
 _TWO53 = 9007199254740992.0
 
@@ -61,3 +68,101 @@ def ising_ring(digits: np.ndarray, lead: np.ndarray, low: np.ndarray, rows: np.n
                 if tail < low[k, col]:
                     s = -s
             out[row, i + 1] = s
+
+
+# ====================================================================== normal variates
+def ziggurat_tables(layers: int = 256) -> tuple[float, np.ndarray, np.ndarray]:
+    r"""Layer edges of the Marsaglia–Tsang ziggurat for :math:`f(x) = e^{-x^2/2}`, x ≥ 0.
+
+    ``layers`` strips of equal area :math:`v`: the base strip is the rectangle
+    :math:`[0, r] \times [0, f(r)]` plus the tail :math:`x > r`
+    (:math:`v = r f(r) + \int_r^\infty f`), and
+    :math:`x_{i+1} = f^{-1}(f(x_i) + v / x_i)` up to the top strip, whose area
+    :math:`x_{L-1}(1 - f(x_{L-1}))` must also be :math:`v`; :math:`r` solves that
+    condition (:math:`r \approx 3.6541528853610088` for 256 strips).
+
+    Returns
+    -------
+    r : float
+        Start of the tail.
+    x : ndarray, shape (layers + 1,)
+        ``x[0] = v / f(r)`` (pseudo-width of the base strip), ``x[i]`` the right edge of
+        strip ``i`` for ``i >= 1`` (``x[1] = r``), ``x[layers] = 0``.
+    fx : ndarray, shape (layers + 1,)
+        :math:`f(x_i)`.
+    """
+    def f(x: float) -> float:
+        return math.exp(-0.5 * x * x)
+
+    def area(r: float) -> float:
+        return r * f(r) + math.sqrt(math.pi / 2) * math.erfc(r / math.sqrt(2.0))
+
+    def edges(r: float) -> np.ndarray | None:
+        v, x = area(r), np.zeros(layers + 1)
+        x[0], x[1] = v / f(r), r
+        for i in range(1, layers - 1):
+            y = f(x[i]) + v / x[i]
+            if y >= 1.0:
+                return None
+            x[i + 1] = math.sqrt(-2.0 * math.log(y))
+        return x
+
+    def mismatch(r: float) -> float:
+        x = edges(r)
+        return 1.0 if x is None else f(x[layers - 1]) + area(r) / x[layers - 1] - 1.0
+
+    r = optimize.brentq(mismatch, 3.0, 4.0, xtol=1e-15)
+    x = edges(r)
+    return r, x, np.exp(-0.5 * x * x)
+
+
+@numba.njit(cache=True)
+def ziggurat(words: np.ndarray, xt: np.ndarray, ft: np.ndarray, r: float, out: np.ndarray,
+             rng: np.random.Generator) -> int:
+    """Fill ``out`` (1D) with standard normals from the word stream; return how many.
+
+    One 64-bit word per attempt: bits 0–7 pick the strip, bit 8 the sign, bits 11–63 a
+    53-bit uniform. Points left of the next edge are accepted at once (≈99% of draws);
+    the wedge test and the tail (Marsaglia's exponential method) use ``rng``. Stops
+    when ``out`` is full or ``words`` is exhausted (the caller refills).
+    """
+    scale = 1.0 / _TWO53
+    nw = words.shape[0]
+    k = 0
+    j = 0
+    while k < out.shape[0] and j < nw:
+        word = words[j]
+        j += 1
+        low = np.int64(word & np.uint64(0x1FF))
+        i = low & 0xFF
+        sign = 1.0 - 2.0 * (low >> 8)
+        x = np.int64(word >> np.uint64(11)) * scale * xt[i]
+        if x >= xt[i + 1]:
+            if i == 0:
+                while True:
+                    a = -math.log(1.0 - rng.random()) / r
+                    b = -math.log(1.0 - rng.random())
+                    if 2.0 * b > a * a:
+                        break
+                x = r + a
+            elif ft[i] + rng.random() * (ft[i + 1] - ft[i]) >= math.exp(-0.5 * x * x):
+                continue
+        out[k] = sign * x
+        k += 1
+    return k
+
+
+@numba.njit(cache=True)
+def erf_pixels(y: np.ndarray, g: float, scale: float, out: np.ndarray) -> None:
+    r"""NLGP pixel map fused with unpacking: ``out = scale * erf(g * [Re y; Im y])``.
+
+    ``y`` (h, N) complex128 holds two Gaussian fields per row (real and imaginary
+    parts); ``out`` (k, N), ``h <= k <= 2h``, receives the k fields.
+    """
+    h, n = y.shape
+    for r in range(h):
+        for j in range(n):
+            out[r, j] = math.erf(g * y[r, j].real) * scale
+    for r in range(out.shape[0] - h):
+        for j in range(n):
+            out[h + r, j] = math.erf(g * y[r, j].imag) * scale

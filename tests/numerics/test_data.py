@@ -15,6 +15,7 @@ import pytest
 from scipy import stats
 
 from rfloc.errors import ParameterError
+from rfloc.numerics import _data_kernels
 from rfloc.numerics import data as D
 from rfloc.theory import covariance as cov
 from rfloc.theory.marginals import (
@@ -209,6 +210,42 @@ def test_ising_extreme_couplings():
     huge = D.Ising(12, 1e3)                       # e^{-2J} underflows: limits are used
     assert np.all(np.isfinite(huge.flip_probability))
     assert huge.flip_probability[1, 1] == pytest.approx(0.5)   # last spin between opposites
+
+
+def test_ising_tie_breaking_bits_give_the_exact_flip_probability():
+    model, m = D.Ising(2, 0.4), 200_000
+    lead, low = model._lead[1, 0], model._low[1, 0]
+    digits = np.tile(np.array([0, lead], dtype=np.uint16), m)   # s0 = +1, then a forced tie
+    out = np.empty((m, 2))
+    _data_kernels.ising_ring(digits, model._lead, model._low, np.arange(m), out,
+                             np.random.default_rng(0))
+    assert np.all(out[:, 0] == 1.0)
+    assert_mean_near((out[:, 1] == -1.0).astype(float), float(low) / 2.0**48)
+
+
+# ---------------------------------------------------------------- normal variates
+def test_ziggurat_normals_match_the_normal_law():
+    x = D._standard_normal(np.random.default_rng(21), (1000, 2000)).ravel()
+    assert stats.kstest(x, "norm").pvalue > 1e-4
+    for power, moment in ((1, 0.0), (2, 1.0), (4, 3.0), (6, 15.0)):
+        assert_mean_near(x**power, moment)
+    r = D._ZIG_R                                    # tail branch and far tail
+    for cut in (r, 4.5):
+        assert_mean_near((np.abs(x) > cut).astype(float), math.erfc(cut / math.sqrt(2)))
+    # the wedge region of strip 1 (between its edge and the next one)
+    inside = ((np.abs(x) > D._ZIG_X[2]) & (np.abs(x) < r)).astype(float)
+    assert_mean_near(inside, math.erfc(D._ZIG_X[2] / math.sqrt(2)) - math.erfc(r / math.sqrt(2)))
+
+
+def test_ziggurat_stops_when_words_run_out_and_refills():
+    gen = np.random.default_rng(2)
+    out = np.zeros(100)
+    filled = _data_kernels.ziggurat(gen.bit_generator.random_raw(50), D._ZIG_X, D._ZIG_F,
+                                    D._ZIG_R, out, gen)
+    assert 45 <= filled <= 50 and np.all(out[filled:] == 0.0)
+    assert D._standard_normal(np.random.default_rng(3), (7, 3)).shape == (7, 3)
+    np.testing.assert_array_equal(D._standard_normal(np.random.default_rng(3), (5,)),
+                                  D._standard_normal(np.random.default_rng(3), (5,)))
 
 
 # ---------------------------------------------------------------- two-class task

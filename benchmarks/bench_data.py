@@ -1,0 +1,169 @@
+"""Speed and memory of the data samplers, as ratios against baselines timed in the same run.
+
+Run: ``python benchmarks/bench_data.py`` (about a minute). Baselines:
+
+- Ising: a vectorised NumPy transfer-matrix sampler (same algorithm, one NumPy pass per
+  spin over all samples) and a vectorised Metropolis chain of 1000 single-spin flips
+  per sample (the reference authors' method, run for all samples in parallel);
+- Gaussian fields: dense Cholesky, ``z = w @ L.T`` with the factor precomputed, then the
+  same pixel map as ours (NLGP: erf).
+
+Rates are the best of a few repeats (samples per second); a rfloc sampler and its
+baseline are timed in alternation, so a busy machine slows both alike.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import tracemalloc
+from collections.abc import Callable
+
+import numpy as np
+from scipy import special
+
+from rfloc.numerics import data as D
+from rfloc.theory import covariance as cov
+from rfloc.theory.marginals import Algebraic
+
+
+def rate(draw: Callable[[int], object], m: int, repeats: int = 3) -> float:
+    """Best samples/s of ``draw(m)`` over ``repeats`` runs (after one warm-up)."""
+    draw(min(m, 100))
+    best = math.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        draw(m)
+        best = min(best, time.perf_counter() - t0)
+    return m / best
+
+
+def rates(draws: list[Callable[[int], object]], m: int, rounds: int = 4) -> list[float]:
+    """Best samples/s of each of ``draws``, timed in alternation (fair under load)."""
+    best = [0.0] * len(draws)
+    for _ in range(rounds):
+        for i, draw in enumerate(draws):
+            best[i] = max(best[i], rate(draw, m, repeats=1))
+    return best
+
+
+# ---------------------------------------------------------------- baselines
+def numpy_transfer_matrix(n: int, J: float, m: int, rng: np.random.Generator) -> np.ndarray:
+    """Exact ring sampler, vectorised over samples in NumPy (same bridge as rfloc's)."""
+    model = D.Ising(n, J)
+    q = model.flip_probability
+    u = rng.random((n, m))
+    s = np.empty((n, m))
+    s[0] = np.where(u[0] < 0.5, 1.0, -1.0)
+    for i in range(n - 1):
+        k = n - 1 - i
+        flip = u[i + 1] < np.where(s[i] == s[0], q[k, 0], q[k, 1])
+        s[i + 1] = np.where(flip, -s[i], s[i])
+    return s.T
+
+
+def metropolis(n: int, J: float, m: int, rng: np.random.Generator,
+               flips: int = 1000) -> np.ndarray:
+    """``m`` parallel Metropolis chains, ``flips`` single-spin proposals each."""
+    s = rng.choice([-1.0, 1.0], size=(m, n))
+    rows = np.arange(m)
+    for _ in range(flips):
+        i = rng.integers(n, size=m)
+        field = s[rows, (i - 1) % n] + s[rows, (i + 1) % n]
+        d_energy = 2.0 * J * s[rows, i] * field
+        accept = rng.random(m) < np.exp(-d_energy)
+        s[rows, i] = np.where(accept, -s[rows, i], s[rows, i])
+    return s
+
+
+def cholesky_sampler(sigma: np.ndarray, pixel_map: Callable[[np.ndarray], None] | None):
+    """Dense-Cholesky sampler of N(0, sigma) followed by an in-place pixel map."""
+    chol = np.linalg.cholesky(sigma + 1e-12 * np.eye(sigma.shape[0]))
+    rng = np.random.default_rng(0)
+
+    def draw(m: int) -> np.ndarray:
+        z = rng.standard_normal((m, sigma.shape[0])) @ chol.T
+        if pixel_map is not None:
+            pixel_map(z)
+        return z
+    return draw
+
+
+def erf_map(g: float) -> Callable[[np.ndarray], None]:
+    scale = 1.0 / math.sqrt(2 / math.pi * math.asin(2 * g * g / (1 + 2 * g * g)))
+
+    def apply(z: np.ndarray) -> None:
+        np.multiply(z, g, out=z)
+        special.erf(z, out=z)
+        np.multiply(z, scale, out=z)
+    return apply
+
+
+def peak_ratio(draw: Callable[[], np.ndarray]) -> float:
+    """Peak traced allocation of ``draw()`` divided by the size of what it returns."""
+    tracemalloc.start()
+    try:
+        out = draw()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return peak / out.nbytes
+
+
+# ---------------------------------------------------------------- main
+def main() -> None:
+    gen = np.random.default_rng(1)
+    n, J, g = 40, 0.7, 1.0
+    print("rfloc data samplers (best of 4, alternating; ratios measured in this run)")
+
+    ising = D.Ising(n, J)
+    r_ising, r_np = rates([lambda m: ising.sample(m, gen),
+                           lambda m: numpy_transfer_matrix(n, J, m, gen)], 200_000)
+    r_metro = rate(lambda m: metropolis(n, J, m, gen), 5_000, repeats=1)
+    print(f"Ising N=40      rfloc exact {r_ising:11.3g} samples/s | NumPy transfer matrix "
+          f"{r_np:9.3g} -> x{r_ising / r_np:.1f} | Metropolis 1000 flips/sample "
+          f"{r_metro:9.3g} -> x{r_ising / r_metro:.0f}")
+
+    for side, dim, m in ((40, 1, 200_000), (32, 2, 8_000)):
+        label = f"N={side**dim:<4d} ({'ring' if dim == 1 else '32x32 torus'})"
+        nlgp = D.NLGP(side, 3.0, g, dim)
+        r_ours, r_chol = rates([lambda m, model=nlgp: model.sample(m, gen),
+                                cholesky_sampler(nlgp.latent_covariance, erf_map(g))], m)
+        print(f"NLGP {label:22s} rfloc FFT {r_ours:9.3g} samples/s | dense Cholesky "
+              f"{r_chol:9.3g} -> x{r_ours / r_chol:.1f}")
+        kernel = cov.gaussian_kernel(side, 3.0, dim=dim)
+        gp = D.GaussianProcess(kernel, dim=dim)
+        r_gp, r_gchol = rates([lambda m, model=gp: model.sample(m, gen),
+                               cholesky_sampler(kernel, None)], m)
+        print(f"Gaussian {label:18s} rfloc FFT {r_gp:9.3g} samples/s | dense Cholesky "
+              f"{r_gchol:9.3g} -> x{r_gp / r_gchol:.1f}")
+
+    print("samples/s of every model:")
+    for side, dim, m in ((40, 1, 100_000), (32, 2, 4_000)):
+        models = {
+            "NLGP(g=1)": D.NLGP(side, 3.0, g, dim),
+            "NORTA Kur(10)": D.NORTA(side, 3.0, Algebraic(10.0), dim),
+            "Gaussian clone": D.GaussianProcess(cov.nlgp_covariance(side, 3.0, g, dim=dim),
+                                                dim=dim),
+            "Elliptical shell": D.Elliptical(side, 3.0, "shell", dim=dim),
+            "Elliptical t(5)": D.Elliptical(side, 3.0, "student-t", nu=5.0, dim=dim),
+            f"Ising ring N={side**dim}": D.Ising(side**dim, J),
+            "TwoClass.nlgp": D.TwoClass.nlgp(g, n=side, dim=dim),
+        }
+        cells = [f"{name} {rate(lambda m, mod=mod: mod.sample(m, gen), m):.3g}"
+                 for name, mod in models.items()]
+        print(f"  N={side**dim:<5d}" + " | ".join(cells))
+
+    shape_bytes = 10**6 * 40 * 8
+    for name, model in (("Ising", ising), ("NLGP", D.NLGP(40, 3.0, g)),
+                        ("TwoClass.ising", D.TwoClass.ising())):
+        model.sample(10, gen)
+        ratio = peak_ratio(lambda model=model: np.asarray(model.sample(10**6, gen)[0]
+                                                          if isinstance(model, D.TwoClass)
+                                                          else model.sample(10**6, gen)))
+        print(f"peak memory sampling 10^6 x 40 {name:15s} {ratio:.3f} x output "
+              f"({shape_bytes / 2**20:.0f} MiB)")
+
+
+if __name__ == "__main__":
+    main()
