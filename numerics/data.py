@@ -162,17 +162,13 @@ class _CirculantGaussian:
         lam, clipped = cls._clip(np.fft.fftn(first).real)
         return cls(lam, clipped, np.fft.ifftn(lam).real if clipped else first)
 
-    @property
-    def first_row(self) -> np.ndarray:
-        """Correlation between pixel 0 and every pixel, shape ``(side,)*dim``."""
-        return self._first_row
-
     def covariance(self) -> np.ndarray:
         """Dense (N, N) correlation matrix that :meth:`fill` samples."""
         return self._first_row.ravel()[_torus_index(self.shape[0], len(self.shape))]
 
     def pairs(self, k: int, gen: np.random.Generator) -> np.ndarray:
-        """``ceil(k/2)`` complex rows (h, N) whose real and imaginary parts are k+ fields."""
+        """``h = ceil(k/2)`` complex rows (h, N): their real and imaginary parts are 2h
+        independent :math:`N(0, C)` fields."""
         half = (k + 1) // 2
         eps = _standard_normal(gen, (half, 2 * self.n)).view(np.complex128)
         eps *= self._amp
@@ -227,8 +223,9 @@ class DataModel(ABC):
         """One line naming the model and its parameters."""
 
     @abstractmethod
-    def _fill(self, out: np.ndarray, gen: np.random.Generator) -> None:
-        """Overwrite ``out`` (k, N), C-contiguous, with k independent samples."""
+    def _fill_rows(self, out: np.ndarray, rows: np.ndarray | None,
+                   gen: np.random.Generator) -> None:
+        """Overwrite ``out[rows]`` (all rows if None) with independent samples."""
 
     @cached_property
     def covariance(self) -> np.ndarray:
@@ -250,9 +247,19 @@ class DataModel(ABC):
         self._fill_rows(out, None, as_generator(rng))
         return out
 
+    def __repr__(self) -> str:
+        return self.describe()
+
+
+class _Blockwise(DataModel):
+    """A model that fills contiguous blocks of rows (:meth:`_fill`), chunk by chunk."""
+
+    @abstractmethod
+    def _fill(self, out: np.ndarray, gen: np.random.Generator) -> None:
+        """Overwrite ``out`` (k, N), C-contiguous, with k independent samples."""
+
     def _fill_rows(self, out: np.ndarray, rows: np.ndarray | None,
                    gen: np.random.Generator) -> None:
-        """Fill ``out[rows]`` (all rows if None) chunk by chunk."""
         total = out.shape[0] if rows is None else rows.size
         chunk = max(2, _CHUNK // self.n)
         buf = None if rows is None else np.empty((min(chunk, total), self.n))
@@ -264,9 +271,6 @@ class DataModel(ABC):
                 block = buf[: b - a]
                 self._fill(block, gen)
                 out[rows[a:b]] = block
-
-    def __repr__(self) -> str:
-        return self.describe()
 
 
 def _marginal_params(marginal: Marginal) -> dict[str, Any]:
@@ -284,7 +288,7 @@ def _marginal_from_params(spec: dict[str, Any]) -> Marginal:
 
 
 # ====================================================================== copula models
-class _Copula(DataModel):
+class _Copula(_Blockwise):
     """Common part of NLGP and NORTA: ``x_i = f(z_i)``, ``z ~ N(0, C_xi)`` via FFT."""
 
     def __init__(self, n: int, xi: float, dim: int) -> None:
@@ -411,7 +415,7 @@ class NORTA(_Copula):
 
 
 # ====================================================================== Gaussian process
-class GaussianProcess(DataModel):
+class GaussianProcess(_Blockwise):
     r"""Zero-mean Gaussian field with a given correlation matrix (the Gaussian control).
 
     If ``cov`` is circulant (``dim=1``) or block-circulant with circulant blocks
@@ -583,9 +587,6 @@ class Ising(DataModel):
             digits = gen.bit_generator.random_raw(-(-(b - a) * self.side // 4)).view(np.uint16)
             _data_kernels.ising_ring(digits, self._lead, self._low, idx, out, gen)
 
-    def _fill(self, out: np.ndarray, gen: np.random.Generator) -> None:
-        self._fill_rows(out, None, gen)
-
     def describe(self) -> str:
         return (f"Ising(n={self.side}, J={self.J:g}): periodic ring, exact transfer-matrix "
                 f"sampling, tanh J = {math.tanh(self.J):.4g}")
@@ -595,7 +596,7 @@ class Ising(DataModel):
 _RADIAL = ("shell", "student-t")
 
 
-class Elliptical(DataModel):
+class Elliptical(_Blockwise):
     r"""Elliptical field :math:`x = r\,L u` with unit pixel variance (the second control).
 
     :math:`u` is uniform on the sphere :math:`S^{N-1}`, :math:`LL^T = C_\xi` (the FFT
