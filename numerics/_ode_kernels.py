@@ -1,0 +1,325 @@
+r"""Numba kernels of the effective dynamics (private: the callers validate every argument).
+
+Right-hand side, for each row ``w`` (N,) of a block of receptive fields (R, N):
+
+.. math:: f(w) = p\,\varphi\!\big(\Sigma_1 w / \sqrt{w^\top\Sigma_1 w}\big) - \bar\Sigma w .
+
+``mats`` is ``(cov1, covbar, both)`` with ``both = [cov1 | covbar]`` (N, 2N), so that one
+matrix product ``y @ both`` (BLAS, for blocks of :data:`GEMM_ROWS` rows or more) gives both
+products of a block (the covariances are symmetric). ``amp`` is the tuple
+``(fast, kind, breaks, coeffs)``: ``fast`` (K, DEGREE+1) is the verified re-tabulation of
+:mod:`rfloc.numerics._fastphi` (K = 0: call ``phi_scalar`` per pixel), the rest the bridge's
+:class:`~rfloc.theory.bridge.AmplifierTable` arrays.
+
+Status codes shared with the Python side: :data:`OK`, :data:`DIVERGED` (non-finite state),
+:data:`COLLAPSED` (:math:`\|w\|_{\Sigma_1} \le` ``collapse_tol``), :data:`MAX_STEPS`,
+:data:`UNDERFLOW` (adaptive step size vanished).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+from rfloc.numerics._fastphi import DEGREE
+from rfloc.theory.bridge import phi_scalar
+
+OK = 0
+DIVERGED = 1
+COLLAPSED = 2
+MAX_STEPS = 3
+UNDERFLOW = 4
+
+GEMM_ROWS = 8
+"""Blocks with at least this many rows multiply by BLAS, smaller ones by plain loops."""
+
+# Reassociation lets LLVM vectorise the sums; no-NaN/no-inf flags are deliberately absent
+# so that NaN and overflow still propagate to the divergence checks.
+_SUMS = {"reassoc", "contract"}
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_SUMS)
+def _products(y, mats, prod):
+    """``prod[:, :N] = y @ cov1``, ``prod[:, N:] = y @ covbar`` for a block ``y`` (R, N)."""
+    cov1, covbar, both = mats
+    rows, n = y.shape
+    if rows >= GEMM_ROWS:
+        np.dot(y, both, prod)
+        return
+    for r in range(rows):
+        for i in range(n):
+            acc1 = 0.0
+            accb = 0.0
+            for j in range(n):
+                acc1 += cov1[i, j] * y[r, j]
+                accb += covbar[i, j] * y[r, j]
+            prod[r, i] = acc1
+            prod[r, n + i] = accb
+
+
+@numba.njit(cache=True, nogil=True)
+def _phi_into(x, r, amp, out):
+    """``out[i] = phi(r * x[i])`` for finite ``x`` (``out`` doubles as scratch)."""
+    fast, kind, breaks, coeffs = amp
+    cells = fast.shape[0]
+    n = x.shape[0]
+    if cells == 0:
+        for i in range(n):
+            out[i] = phi_scalar(r * x[i], kind, breaks, coeffs)
+        return
+    for i in range(n):
+        out[i] = math.sqrt(1.0 - min(abs(r * x[i]), 1.0)) * cells
+    for i in range(n):
+        v = out[i]
+        c = min(int(v), cells - 1)
+        t = 2.0 * (v - c) - 1.0
+        y = fast[c, DEGREE]
+        for d in range(DEGREE - 1, -1, -1):
+            y = y * t + fast[c, d]
+        out[i] = math.copysign(y, x[i])
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_SUMS)
+def _dot(u, v):
+    acc = 0.0
+    for i in range(u.shape[0]):
+        acc += u[i] * v[i]
+    return acc
+
+
+@numba.njit(cache=True, nogil=True)
+def assemble_rows(y, prod, p, amp, collapse2, out, code):
+    """``out[r] = p phi(s1 / sqrt(y[r] @ s1)) - sb`` with ``s1, sb = prod[r, :N], prod[r, N:]``.
+
+    ``code[r]`` is :data:`DIVERGED` if :math:`y^\\top\\Sigma_1 y` is not finite,
+    :data:`COLLAPSED` if it is ``<= collapse2`` (``out[r]`` is then zero), else :data:`OK`.
+    """
+    n = y.shape[1]
+    for r in range(y.shape[0]):
+        q = _dot(y[r], prod[r, :n])
+        if not q < math.inf:
+            code[r] = DIVERGED
+        elif q <= collapse2:
+            code[r] = COLLAPSED
+        else:
+            code[r] = OK
+            _phi_into(prod[r, :n], 1.0 / math.sqrt(q), amp, out[r])
+            for i in range(n):
+                out[r, i] = p * out[r, i] - prod[r, n + i]
+            continue
+        out[r, :] = 0.0
+
+
+@numba.njit(cache=True, nogil=True)
+def stage_input(w, h, a, s, ks, y):
+    """Stage ``s`` input: ``y = w + h * sum_{j<s} a[s, j] ks[j]`` for a block (R, N)."""
+    rows, n = w.shape
+    for r in range(rows):
+        for i in range(n):
+            acc = 0.0
+            for j in range(s):
+                acc += a[s, j] * ks[j, r, i]
+            y[r, i] = w[r, i] + h * acc
+
+
+@numba.njit(cache=True, nogil=True)
+def finish_step(w, h, b, e, ks, w_new, err, code):
+    """``w_new = w + h sum_s b_s ks[s]``, ``err = h sum_s e_s ks[s]``; ``code[r]`` becomes
+    :data:`DIVERGED` where it is :data:`OK` but ``w_new[r]`` is not finite."""
+    rows, n = w.shape
+    stages = b.shape[0]
+    for r in range(rows):
+        finite = 0.0
+        for i in range(n):
+            acc = 0.0
+            acc_e = 0.0
+            for s in range(stages):
+                acc += b[s] * ks[s, r, i]
+                acc_e += e[s] * ks[s, r, i]
+            w_new[r, i] = w[r, i] + h * acc
+            err[r, i] = h * acc_e
+            finite += w_new[r, i] * 0.0
+        if code[r] == OK and finite != 0.0:
+            code[r] = DIVERGED
+
+
+@numba.njit(cache=True, nogil=True)
+def _rk_step(w, h, tab, k0_valid, mats, p, amp, collapse2, work, w_new, code):
+    """One explicit Runge–Kutta step of any tableau for a block ``w`` (R, N).
+
+    ``tab = (a, b, e)``; ``work = (ks, y, prod, err, stage_code)`` with the stages ``ks``
+    (S, R, N). With ``k0_valid`` the first stage ``ks[0] = f(w)`` is reused. ``code[r]``
+    receives the first failure of row ``r`` (see :func:`finish_step`), ``err`` the error
+    estimate.
+    """
+    a, b, e = tab
+    ks, y, prod, err, stage_code = work
+    code[:] = OK
+    for s in range(b.shape[0]):
+        if s == 0 and k0_valid:
+            continue
+        stage_input(w, h, a, s, ks, y)
+        _products(y, mats, prod)
+        assemble_rows(y, prod, p, amp, collapse2, ks[s], stage_code)
+        for r in range(w.shape[0]):
+            if code[r] == OK:
+                code[r] = stage_code[r]
+    finish_step(w, h, b, e, ks, w_new, err, code)
+
+
+@numba.njit(cache=True, nogil=True)
+def _workspace(stages, rows, n):
+    return (np.empty((stages, rows, n)), np.empty((rows, n)), np.empty((rows, 2 * n)),
+            np.empty((rows, n)), np.zeros(rows, dtype=np.int64))
+
+
+@numba.njit(cache=True, nogil=True)
+def error_norm(err, w, w_new, rtol, atol):
+    r"""Scaled RMS error :math:`\sqrt{\mathrm{mean}_i (e_i/(atol + rtol\max(|w_i|,
+    |w^{new}_i|)))^2}` (NaN or inf when anything is not finite)."""
+    acc = 0.0
+    for i in range(err.shape[0]):
+        scale = atol + rtol * max(abs(w[i]), abs(w_new[i]))
+        acc += (err[i] / scale) ** 2
+    return math.sqrt(acc / err.shape[0])
+
+
+@numba.njit(cache=True, nogil=True)
+def error_norms(err, w, w_new, rtol, atol, code, out):
+    """Row-wise :func:`error_norm` of a block (R, N); ``inf`` where ``code != OK`` or NaN."""
+    for r in range(w.shape[0]):
+        eps = error_norm(err[r], w[r], w_new[r], rtol, atol) if code[r] == OK else math.inf
+        out[r] = eps if eps == eps else math.inf
+
+
+@numba.njit(cache=True, nogil=True)
+def step_factor(err_norm, exponent, safety, min_factor, max_factor):
+    """Controller: ratio of the next to the current step after error ``err_norm``."""
+    if err_norm == 0.0:
+        return max_factor
+    return min(max_factor, max(min_factor, safety * err_norm ** -exponent))
+
+
+@numba.njit(cache=True, parallel=True)
+def integrate_fixed(w0, mats, p, amp, collapse2, tab, block, dt, n_steps, h_last,
+                    save_steps, out, status, fail_step, fail_time):
+    """Fixed-step integration of every row of ``w0`` (M, N), blocks of ``block`` rows in
+    parallel.
+
+    Step ``k`` (0-based) has size ``dt`` except the last (``h_last``). ``out[j, m]`` receives
+    the state after ``save_steps[j]`` steps (NaN after a failure). On failure ``status[m]``,
+    ``fail_step[m]`` (index of the state at which it was detected) and ``fail_time[m]`` are
+    set.
+    """
+    total, n = w0.shape
+    stages = tab[1].shape[0]
+    saves = save_steps.shape[0]
+    for blk in numba.prange((total + block - 1) // block):
+        lo = blk * block
+        rows = min(block, total - lo)
+        w = w0[lo:lo + rows].copy()
+        w_new = np.empty((rows, n))
+        work = _workspace(stages, rows, n)
+        code = np.zeros(rows, dtype=np.int64)
+        alive = np.ones(rows, dtype=np.bool_)
+        j = 0
+        for k in range(n_steps + 1):
+            while j < saves and save_steps[j] == k:
+                for r in range(rows):
+                    if alive[r]:
+                        out[j, lo + r] = w[r]
+                    else:
+                        out[j, lo + r] = np.nan
+                j += 1
+            if k == n_steps or not alive.any():
+                break
+            h = dt if k < n_steps - 1 else h_last
+            _rk_step(w, h, tab, False, mats, p, amp, collapse2, work, w_new, code)
+            for r in range(rows):
+                if alive[r] and code[r] != OK:
+                    at = k + 1 if code[r] == DIVERGED else k
+                    alive[r] = False
+                    status[lo + r] = code[r]
+                    fail_step[lo + r] = at
+                    fail_time[lo + r] = at * dt if at < n_steps else (n_steps - 1) * dt + h_last
+            w, w_new = w_new, w
+        for jj in range(j, saves):
+            out[jj, lo:lo + rows] = np.nan
+
+
+@numba.njit(cache=True, parallel=True)
+def integrate_adaptive(w0, mats, p, amp, collapse2, tab, fsal, dt0, save_t, rtol, atol,
+                       control, max_steps, out, status, fail_step, fail_time, steps,
+                       rejected):
+    """Adaptive integration of every row of ``w0`` (M, N), each with its own step size.
+
+    ``control = (exponent, safety, min_factor, max_factor)`` (see :func:`step_factor`).
+    Steps are shortened to land exactly on the save times ``save_t`` (T,), increasing, the
+    last being the end of the run. Counters ``steps``/``rejected`` per row; failure fields
+    as in :func:`integrate_fixed` (``fail_step`` counts accepted steps).
+    """
+    total, n = w0.shape
+    stages = tab[1].shape[0]
+    saves = save_t.shape[0]
+    exponent, safety, min_factor, max_factor = control
+    for m in numba.prange(total):
+        w = w0[m:m + 1].copy()
+        w_new = np.empty((1, n))
+        work = _workspace(stages, 1, n)
+        ks, err = work[0], work[3]
+        code = np.zeros(1, dtype=np.int64)
+        t = 0.0
+        h = dt0
+        j = 0
+        while j < saves and save_t[j] == 0.0:
+            out[j, m] = w[0]
+            j += 1
+        k0_valid = False
+        accepted = 0
+        failed = 0
+        result = OK
+        while j < saves:
+            if accepted + failed >= max_steps:
+                result = MAX_STEPS
+                break
+            target = save_t[j]
+            lands = h >= target - t
+            hs = target - t if lands else h
+            _rk_step(w, hs, tab, k0_valid, mats, p, amp, collapse2, work, w_new, code)
+            if code[0] == COLLAPSED:
+                result = COLLAPSED
+                break
+            k0_valid = True
+            eps = error_norm(err[0], w[0], w_new[0], rtol, atol) if code[0] == OK else math.inf
+            if eps <= 1.0:
+                accepted += 1
+                t = target if lands else t + hs
+                w, w_new = w_new, w
+                if fsal:
+                    ks[0] = ks[stages - 1]
+                else:
+                    k0_valid = False
+                grown = hs * step_factor(eps, exponent, safety, min_factor, max_factor)
+                h = max(h, grown) if lands else grown
+                if lands:
+                    out[j, m] = w[0]
+                    j += 1
+            else:
+                failed += 1
+                factor = min_factor
+                if eps < math.inf:
+                    factor = step_factor(eps, exponent, safety, min_factor, 1.0)
+                h = hs * factor
+                if h <= 1e-14 * max(1.0, t):
+                    result = UNDERFLOW
+                    break
+        status[m] = result
+        steps[m] = accepted
+        rejected[m] = failed
+        if result != OK:
+            fail_step[m] = accepted
+            fail_time[m] = t
+        for jj in range(j, saves):
+            out[jj, m] = np.nan

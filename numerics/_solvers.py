@@ -1,0 +1,108 @@
+r"""Solvers as data: explicit Runge–Kutta tableaux and the adaptive step-size controller.
+
+A tableau advances :math:`w' = f(w)` (autonomous, so the nodes :math:`c` are not needed) by
+
+.. math:: k_s = f\Big(w + h \sum_{j<s} a_{sj} k_j\Big), \qquad
+          w_{\rm new} = w + h \sum_s b_s k_s, \qquad
+          \mathrm{err} = h \sum_s e_s k_s ,
+
+with ``e = b - b_hat`` the difference to an embedded lower-order solution (all zeros for a
+fixed-step method). The shared Numba step kernel in :mod:`rfloc.numerics._ode_kernels` reads
+nothing but these arrays. How big the next step is belongs to :class:`Controller`, not to the
+tableau.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction as F
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Tableau:
+    """An explicit Runge–Kutta method.
+
+    Attributes
+    ----------
+    name : str
+        Public method name.
+    order : int
+        Order of the propagated solution ``b``.
+    a : ndarray, shape (S, S)
+        Strictly lower-triangular stage coefficients.
+    b : ndarray, shape (S,)
+        Weights of the propagated solution.
+    e : ndarray, shape (S,)
+        Error weights ``b - b_hat``; zeros for a fixed-step method.
+    error_order : int
+        Order of the embedded solution ``b_hat`` (0 for a fixed-step method).
+    fsal : bool
+        First-same-as-last: the last stage is evaluated at ``w_new``.
+    """
+
+    name: str
+    order: int
+    a: np.ndarray
+    b: np.ndarray
+    e: np.ndarray
+    error_order: int = 0
+    fsal: bool = False
+
+    @property
+    def adaptive(self) -> bool:
+        """True when the tableau carries an error estimate."""
+        return self.error_order > 0
+
+
+@dataclass(frozen=True)
+class Controller:
+    r"""Integral step-size controller for adaptive tableaux.
+
+    After a step with scaled error norm :math:`\epsilon` (accepted iff :math:`\epsilon\le1`)
+    the next step is :math:`h \cdot \min(f_{\max}, \max(f_{\min},
+    \text{safety}\cdot\epsilon^{-1/(q+1)}))`, :math:`q` the embedded order.
+    """
+
+    safety: float = 0.9
+    min_factor: float = 0.2
+    max_factor: float = 10.0
+
+    def exponent(self, tableau: Tableau) -> float:
+        """The exponent :math:`1/(q+1)` for ``tableau``'s embedded order :math:`q`."""
+        return 1.0 / (tableau.error_order + 1)
+
+
+def _tableau(name: str, order: int, a: list[list[F]], b: list[F],
+             b_hat: list[F] | None = None, *, error_order: int = 0,
+             fsal: bool = False) -> Tableau:
+    s = len(b)
+    am = np.zeros((s, s))
+    for i, row in enumerate(a):
+        am[i + 1, : len(row)] = [float(x) for x in row]
+    e = [F(0)] * s if b_hat is None else [bi - bh for bi, bh in zip(b, b_hat, strict=True)]
+    return Tableau(name, order, am, np.array([float(x) for x in b]),
+                   np.array([float(x) for x in e]), error_order, fsal)
+
+
+EULER = _tableau("euler", 1, [], [F(1)])
+
+RK4 = _tableau("rk4", 4, [[F(1, 2)], [F(0), F(1, 2)], [F(0), F(0), F(1)]],
+               [F(1, 6), F(1, 3), F(1, 3), F(1, 6)])
+
+# Dormand & Prince (1980), RK5(4)7FM: 5th-order solution propagated, 4th-order embedded.
+DOPRI5 = _tableau(
+    "dopri5", 5,
+    [[F(1, 5)],
+     [F(3, 40), F(9, 40)],
+     [F(44, 45), F(-56, 15), F(32, 9)],
+     [F(19372, 6561), F(-25360, 2187), F(64448, 6561), F(-212, 729)],
+     [F(9017, 3168), F(-355, 33), F(46732, 5247), F(49, 176), F(-5103, 18656)],
+     [F(35, 384), F(0), F(500, 1113), F(125, 192), F(-2187, 6784), F(11, 84)]],
+    [F(35, 384), F(0), F(500, 1113), F(125, 192), F(-2187, 6784), F(11, 84), F(0)],
+    [F(5179, 57600), F(0), F(7571, 16695), F(393, 640), F(-92097, 339200),
+     F(187, 2100), F(1, 40)],
+    error_order=4, fsal=True)
+
+TABLEAUX: dict[str, Tableau] = {t.name: t for t in (EULER, RK4, DOPRI5)}
