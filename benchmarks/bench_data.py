@@ -38,7 +38,7 @@ def rate(draw: Callable[[int], object], m: int, repeats: int = 3) -> float:
     return m / best
 
 
-def rates(draws: list[Callable[[int], object]], m: int, rounds: int = 4) -> list[float]:
+def rates(draws: list[Callable[[int], object]], m: int, rounds: int = 6) -> list[float]:
     """Best samples/s of each of ``draws``, timed in alternation (fair under load)."""
     best = [0.0] * len(draws)
     for _ in range(rounds):
@@ -114,7 +114,7 @@ def peak_ratio(draw: Callable[[], np.ndarray]) -> float:
 def main() -> None:
     gen = np.random.default_rng(1)
     n, J, g = 40, 0.7, 1.0
-    print("rfloc data samplers (best of 4, alternating; ratios measured in this run)")
+    print("rfloc data samplers (best of 6, alternating; ratios measured in this run)")
 
     ising = D.Ising(n, J)
     r_ising, r_np = rates([lambda m: ising.sample(m, gen),

@@ -1,8 +1,9 @@
 r"""Numba kernels of :mod:`rfloc.numerics.data` (private; callers validate everything).
 
-Both kernels turn raw 64-bit words of the caller's NumPy bit generator into variates and
-draw the rare extra uniforms they need from the same ``numpy.random.Generator``, so the
-samples are a deterministic function of the seed.
+The random kernels draw raw 64-bit words straight from the caller's NumPy bit generator
+through its ctypes interface (``next_u64(state)``, see ``BitGenerator.ctypes``): no
+buffers, and the samples are a deterministic function of the seed. Callers hold the bit
+generator's lock during a call.
 
 The exact Ising ring sampler
 ----------------------------
@@ -19,10 +20,10 @@ With :math:`\sigma = s_{i+1}s_i` and :math:`a = s_i s_0` the flip probability
 threshold ``thr[k, (1 - a) // 2]`` :math:`= \lfloor q_k(a)\, 2^{64} \rfloor`.
 
 A decision "flip" is :math:`U < q` for a uniform :math:`U = 0.d_1 d_2 \ldots` written
-in base :math:`2^{16}`: the first digit comes from a pre-drawn stream of 16-bit digits
-(four per 64-bit word of the bit generator); only on a tie with the threshold's leading
-digit (probability :math:`2^{-16}`) are 48 more bits drawn from the generator. Each spin
-therefore costs 16 random bits on average, and
+in base :math:`2^{16}`: the first digit is the next 16-bit piece of the current 64-bit
+word; only on a tie with the threshold's leading digit (probability :math:`2^{-16}`) are
+48 more bits drawn. Spin 0 takes one digit too (its sign bit). Each spin therefore costs
+16 random bits on average, and
 :math:`P(\text{flip}) = \lfloor q\,2^{64}\rfloor / 2^{64}` exactly.
 """
 
@@ -34,40 +35,45 @@ import numba
 import numpy as np
 from scipy import optimize
 
-_TWO53 = 9007199254740992.0
+_INV_TWO53 = 1.0 / 9007199254740992.0     # 2^-53
 
 
 @numba.njit(cache=True)
-def ising_ring(digits: np.ndarray, lead: np.ndarray, low: np.ndarray, rows: np.ndarray,
-               out: np.ndarray, rng: np.random.Generator) -> None:
+def ising_ring(next_u64, state: int, lead: np.ndarray, low: np.ndarray, rows: np.ndarray,
+               out: np.ndarray) -> None:
     """Fill ``out[rows[r], :]`` with independent exact ring configurations (±1.0).
 
-    ``digits`` (len(rows) * n,) uint16 uniform digits, ``n`` per configuration;
-    ``lead`` (n, 2) uint16 and ``low`` (n, 2) uint64 are the top 16 and low 48 bits of
-    the flip thresholds, indexed by the remaining bonds ``k`` and by ``a = s_i s_0``
-    (column 0: a = +1, column 1: a = -1); ``out`` (M, n) float64; ``rng`` supplies the
-    48-bit tie breakers.
+    ``lead`` (n, 2) int64 and ``low`` (n, 2) uint64 are the top 16 and low 48 bits of the
+    flip thresholds, indexed by the remaining bonds ``k`` and by ``a = s_i s_0``
+    (column 0: a = +1, column 1: a = -1); ``out`` (M, n) float64.
     """
     n = out.shape[1]
-    shift = np.uint64(5)
+    mask = np.uint64(0xFFFF)
+    step = np.uint64(16)
+    word = np.uint64(0)
+    left = 0
     for r in range(rows.shape[0]):
         row = rows[r]
-        base = r * n
-        s0 = 1.0 if digits[base] < 0x8000 else -1.0
-        s = s0
-        out[row, 0] = s
-        for i in range(n - 1):
-            k = n - 1 - i
-            col = 0 if s == s0 else 1
-            d = digits[base + 1 + i]
-            lead_digit = lead[k, col]
-            if d < lead_digit:
-                s = -s
-            elif d == lead_digit:
-                tail = np.uint64(rng.random() * _TWO53) >> shift
-                if tail < low[k, col]:
+        s0 = 0.0
+        s = 0.0
+        for i in range(n):
+            if left == 0:
+                word = next_u64(state)
+                left = 4
+            d = np.int64(word & mask)
+            word >>= step
+            left -= 1
+            if i == 0:
+                s0 = 1.0 if d < 0x8000 else -1.0
+                s = s0
+            else:
+                k = n - i
+                col = 0 if s == s0 else 1
+                lead_digit = lead[k, col]
+                if d < lead_digit or (d == lead_digit
+                                      and (next_u64(state) >> step) < low[k, col]):
                     s = -s
-            out[row, i + 1] = s
+            out[row, i] = s
 
 
 # ====================================================================== normal variates
@@ -117,39 +123,41 @@ def ziggurat_tables(layers: int = 256) -> tuple[float, np.ndarray, np.ndarray]:
 
 
 @numba.njit(cache=True)
-def ziggurat(words: np.ndarray, xt: np.ndarray, ft: np.ndarray, r: float, out: np.ndarray,
-             rng: np.random.Generator) -> int:
-    """Fill ``out`` (1D) with standard normals from the word stream; return how many.
+def _uniform(next_u64, state: int) -> float:
+    """A uniform double in [0, 1) from the top 53 bits of one word."""
+    return np.int64(next_u64(state) >> np.uint64(11)) * _INV_TWO53
+
+
+@numba.njit(cache=True)
+def ziggurat(next_u64, state: int, xt: np.ndarray, ft: np.ndarray, r: float,
+             out: np.ndarray) -> None:
+    """Fill ``out`` (1D) with independent standard normals.
 
     One 64-bit word per attempt: bits 0–7 pick the strip, bit 8 the sign, bits 11–63 a
     53-bit uniform. Points left of the next edge are accepted at once (≈99% of draws);
-    the wedge test and the tail (Marsaglia's exponential method) use ``rng``. Stops
-    when ``out`` is full or ``words`` is exhausted (the caller refills).
+    otherwise the wedge test (strips ≥ 1) or the tail (strip 0, Marsaglia's exponential
+    method) decide, with fresh uniforms; a rejected wedge point starts a new attempt.
     """
-    scale = 1.0 / _TWO53
-    nw = words.shape[0]
-    k = 0
-    j = 0
-    while k < out.shape[0] and j < nw:
-        word = words[j]
-        j += 1
-        low = np.int64(word & np.uint64(0x1FF))
-        i = low & 0xFF
-        sign = 1.0 - 2.0 * (low >> 8)
-        x = np.int64(word >> np.uint64(11)) * scale * xt[i]
-        if x >= xt[i + 1]:
+    for k in range(out.shape[0]):
+        while True:
+            word = next_u64(state)
+            bits = np.int64(word & np.uint64(0x1FF))
+            i = bits & 0xFF
+            sign = 1.0 - 2.0 * (bits >> 8)
+            x = np.int64(word >> np.uint64(11)) * _INV_TWO53 * xt[i]
+            if x < xt[i + 1]:
+                break
             if i == 0:
                 while True:
-                    a = -math.log(1.0 - rng.random()) / r
-                    b = -math.log(1.0 - rng.random())
+                    a = -math.log(1.0 - _uniform(next_u64, state)) / r
+                    b = -math.log(1.0 - _uniform(next_u64, state))
                     if 2.0 * b > a * a:
                         break
                 x = r + a
-            elif ft[i] + rng.random() * (ft[i + 1] - ft[i]) >= math.exp(-0.5 * x * x):
-                continue
+                break
+            if ft[i] + _uniform(next_u64, state) * (ft[i + 1] - ft[i]) < math.exp(-0.5 * x * x):
+                break
         out[k] = sign * x
-        k += 1
-    return k
 
 
 @numba.njit(cache=True)

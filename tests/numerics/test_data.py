@@ -10,6 +10,7 @@ import json
 import math
 import tracemalloc
 
+import numba
 import numpy as np
 import pytest
 from scipy import stats
@@ -212,20 +213,34 @@ def test_ising_extreme_couplings():
     assert huge.flip_probability[1, 1] == pytest.approx(0.5)   # last spin between opposites
 
 
+@numba.cfunc(numba.types.uint64(numba.types.voidptr))
+def _scripted_u64(state):
+    """A scripted 'bit generator': state -> [position, word_0, word_1, ...]."""
+    buf = numba.carray(state, (1 << 40,), dtype=np.uint64)
+    buf[0] += np.uint64(1)
+    return buf[buf[0]]
+
+
 def test_ising_tie_breaking_bits_give_the_exact_flip_probability():
     model, m = D.Ising(2, 0.4), 200_000
-    lead, low = model._lead[1, 0], model._low[1, 0]
-    digits = np.tile(np.array([0, lead], dtype=np.uint16), m)   # s0 = +1, then a forced tie
+    lead, low = int(model._lead[1, 0]), int(model._low[1, 0])
+    # each word holds two rings of 2 spins: digit s0 = 0 (s0 = +1), then a tied digit;
+    # each tie reads one more word, whose top 48 bits are compared with the low bits
+    tied = np.uint64(lead << 16 | lead << 48)
+    tails = np.random.default_rng(0).integers(0, 2**63, size=(m // 2, 2), dtype=np.uint64)
+    stream = np.column_stack([np.full(m // 2, tied), tails * np.uint64(2)]).ravel()
+    state = np.concatenate([[np.uint64(0)], stream])
     out = np.empty((m, 2))
-    _data_kernels.ising_ring(digits, model._lead, model._low, np.arange(m), out,
-                             np.random.default_rng(0))
+    _data_kernels.ising_ring(_scripted_u64.ctypes, state.ctypes.data, model._lead,
+                             model._low, np.arange(m), out)
+    assert state[0] == stream.size                  # every tie drew exactly one word
     assert np.all(out[:, 0] == 1.0)
-    assert_mean_near((out[:, 1] == -1.0).astype(float), float(low) / 2.0**48)
+    assert_mean_near((out[:, 1] == -1.0).astype(float), low / 2.0**48)
 
 
 # ---------------------------------------------------------------- normal variates
 def test_ziggurat_normals_match_the_normal_law():
-    x = D._standard_normal(np.random.default_rng(21), (1000, 2000)).ravel()
+    x = D._standard_normal(np.random.default_rng(21), np.empty(2_000_000))
     assert stats.kstest(x, "norm").pvalue > 1e-4
     for power, moment in ((1, 0.0), (2, 1.0), (4, 3.0), (6, 15.0)):
         assert_mean_near(x**power, moment)
@@ -237,15 +252,16 @@ def test_ziggurat_normals_match_the_normal_law():
     assert_mean_near(inside, math.erfc(D._ZIG_X[2] / math.sqrt(2)) - math.erfc(r / math.sqrt(2)))
 
 
-def test_ziggurat_stops_when_words_run_out_and_refills():
-    gen = np.random.default_rng(2)
-    out = np.zeros(100)
-    filled = _data_kernels.ziggurat(gen.bit_generator.random_raw(50), D._ZIG_X, D._ZIG_F,
-                                    D._ZIG_R, out, gen)
-    assert 45 <= filled <= 50 and np.all(out[filled:] == 0.0)
-    assert D._standard_normal(np.random.default_rng(3), (7, 3)).shape == (7, 3)
-    np.testing.assert_array_equal(D._standard_normal(np.random.default_rng(3), (5,)),
-                                  D._standard_normal(np.random.default_rng(3), (5,)))
+def test_ziggurat_tables_and_reproducibility():
+    assert D._ZIG_R == pytest.approx(3.6541528853610088, abs=1e-13)   # Marsaglia–Tsang
+    v = D._ZIG_X[0] * D._ZIG_F[1]                                    # base strip area
+    assert v == pytest.approx(D._ZIG_R * D._ZIG_F[1] + math.sqrt(math.pi / 2)
+                              * math.erfc(D._ZIG_R / math.sqrt(2)), rel=1e-14)
+    strips = D._ZIG_X[1:-1] * (D._ZIG_F[2:] - D._ZIG_F[1:-1])        # strips 1..255
+    np.testing.assert_allclose(strips, v, rtol=1e-9)
+    a = D._standard_normal(np.random.default_rng(3), np.empty((7, 3)))
+    np.testing.assert_array_equal(a, D._standard_normal(np.random.default_rng(3),
+                                                        np.empty((7, 3))))
 
 
 # ---------------------------------------------------------------- two-class task
