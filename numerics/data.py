@@ -536,8 +536,8 @@ class Ising(DataModel):
               q_k(-) = \frac{x(1 + t_k)}{1 - t_k + x(1 + t_k)}
 
     for :math:`s_i = s_0` (+) and :math:`s_i \ne s_0` (−). Samples are independent,
-    O(n) each, drawn by a Numba kernel (16 random bits per spin on average,
-    probabilities exact to :math:`2^{-64}`; see :mod:`rfloc.numerics._data_kernels`).
+    O(n) each, drawn by a Numba kernel (16 random bits per spin on average, the tabulated
+    probabilities realised to :math:`2^{-64}`; see :mod:`rfloc.numerics._data_kernels`).
 
     There is no 2D Ising model here: a 2D torus has no exact sampler of this kind, and a
     cluster Monte Carlo would need its own decorrelation checks.
@@ -548,6 +548,12 @@ class Ising(DataModel):
         Number of spins, ``n >= 2``.
     J : float
         Coupling, finite and ``>= 0`` (ferromagnetic).
+
+    Attributes
+    ----------
+    flip_probability : ndarray, shape (n, 2)
+        :math:`q_k(+)`, :math:`q_k(-)` by remaining bonds ``k`` (row 0 unused); the
+        sampler realises each as :math:`\lfloor q\,2^{64}\rfloor / 2^{64}`.
     """
 
     dim = 1
