@@ -51,3 +51,9 @@ def read_json(path: str | os.PathLike) -> Any:
 def write_npz(path: str | os.PathLike, **arrays: np.ndarray) -> None:
     """Save arrays to a compressed ``.npz`` atomically."""
     _atomic(Path(path), lambda fh: np.savez_compressed(fh, **arrays), ".npz")
+
+
+def write_text(path: str | os.PathLike, text: str) -> None:
+    """Write UTF-8 ``text`` atomically."""
+    data = text.encode()
+    _atomic(Path(path), lambda fh: fh.write(data), ".txt")

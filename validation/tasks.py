@@ -1,0 +1,158 @@
+r"""Worker functions of the validation experiments: one initial condition or one data model.
+
+Every function here is module-level (picklable for process pools and Dask), takes only
+JSON-serialisable arguments (data-model ``params``, lists, numbers, seed entropy) and
+returns a JSON-serialisable dict, so a task can be rerun from ``results.json`` alone.
+
+The theory side of a task is read off the data model: class covariances from
+``TwoClass.covariances`` (analytic) and the amplifier from the positive class's pixel
+marginal (:func:`theory_amplifier`).
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from rfloc.numerics import metrics
+from rfloc.numerics.data import Elliptical, GaussianProcess, TwoClass, from_params
+from rfloc.numerics.integrate import integrate_effective
+from rfloc.numerics.train import train_sgd
+from rfloc.theory import AmplifierTable, Gaussian, amplifier
+
+__all__ = ["cubic_table", "ipr_task", "many_task", "peak_task", "seed_dict", "seed_sequence",
+           "theory_amplifier"]
+
+
+def seed_sequence(seed: dict[str, Any]) -> np.random.SeedSequence:
+    """Rebuild a SeedSequence from ``{"entropy": int, "spawn_key": [..]}``."""
+    return np.random.SeedSequence(seed["entropy"], spawn_key=tuple(seed["spawn_key"]))
+
+
+def seed_dict(ss: np.random.SeedSequence) -> dict[str, Any]:
+    """The JSON form of a spawned SeedSequence (inverse of :func:`seed_sequence`)."""
+    return {"entropy": int(ss.entropy), "spawn_key": [int(k) for k in ss.spawn_key]}
+
+
+@lru_cache(maxsize=32)
+def _cached_table(marginal_key: tuple, elliptical_abs_mean: float | None) -> AmplifierTable:
+    kind, arg = marginal_key
+    if elliptical_abs_mean is not None:
+        return AmplifierTable.linear(elliptical_abs_mean)
+    from rfloc.theory import by_name
+
+    return amplifier(by_name(kind, arg)).table
+
+
+def _shell_abs_mean(n: int) -> float:
+    r""":math:`E|X|` of a shell pixel :math:`\sqrt N u_1`:
+    :math:`\sqrt N\,\Gamma(N/2)/(\sqrt\pi\,\Gamma((N+1)/2))`."""
+    return math.sqrt(n) * math.exp(math.lgamma(n / 2) - math.lgamma((n + 1) / 2)) / math.sqrt(
+        math.pi)
+
+
+def theory_amplifier(task: TwoClass) -> AmplifierTable:
+    r"""The amplifier the effective ODE uses for ``task`` (from the class-1 model).
+
+    Elliptical data get the exact linear amplifier :math:`E|X|\,a`; Gaussian processes
+    :math:`\sqrt{2/\pi}\,a`; every other model the amplifier of its pixel marginal.
+    """
+    model = task.positive
+    if isinstance(model, Elliptical):
+        m = model.marginal
+        slope = float(m.abs_mean()) if m is not None else _shell_abs_mean(model.n)
+        return _cached_table(("elliptical", None), slope)
+    if isinstance(model, GaussianProcess):
+        return amplifier(Gaussian()).table
+    m = model.marginal
+    param = next(iter(m.params.values()), None)
+    return _cached_table((m.name, param), None)
+
+
+def cubic_table(kappa: float) -> AmplifierTable:
+    r"""Kurtosis-only truncation :math:`\varphi_3(a) = \sqrt{2/\pi}\,(a - \kappa a^3/6)`."""
+    c = math.sqrt(2 / math.pi)
+    return AmplifierTable.fit(lambda th: c * (math.sin(th) - kappa * math.sin(th) ** 3 / 6))
+
+
+def _ode(w0: np.ndarray, task: TwoClass, table: AmplifierTable, lr: float, steps: int,
+         save_every: int) -> Any:
+    cov1, cov0 = task.covariances
+    return integrate_effective(w0, cov1, cov0, table, t_end=lr * steps, dt=lr, method="euler",
+                               p=task.p, save_every=save_every, on_failure="return")
+
+
+def peak_task(task_params: dict, w0: list[float], lr: float, steps: int, batch_size: int,
+              seed: dict, full_batch_size: int, save_every: int) -> dict:
+    r"""One initial condition: effective ODE vs SGD vs a repeat SGD vs full-batch GD.
+
+    The ODE is integrated with Euler, ``dt = lr``, so ODE step k lines up with SGD step k.
+    Returns peaks (argmax :math:`|w|`), IPRs, the cosine similarity between theory and
+    simulation at every save, and the saved trajectories (for heatmaps).
+    """
+    task = from_params(task_params)
+    w0a = np.asarray(w0, dtype=np.float64)
+    s_sim, s_rep, s_fb = seed_sequence(seed).spawn(3)
+    ode = _ode(w0a, task, theory_amplifier(task), lr, steps, save_every)
+    sim = train_sgd(w0a, task, lr, steps, batch_size, s_sim, save_every=save_every,
+                    eval_size=1000)
+    rep = train_sgd(w0a, task, lr, steps, batch_size, s_rep, eval_size=1000)
+    fb = train_sgd(w0a, task, lr, steps, full_batch_size, s_fb, full_batch=True,
+                   eval_size=1000)
+    n = task.n
+    finals = {"theory": ode.final, "sim": sim.final, "sim_repeat": rep.final,
+              "full_batch": fb.final}
+    peaks = {k: int(metrics.peak(v)) for k, v in finals.items()}
+    out: dict[str, Any] = {
+        "w0": w0a,
+        "ode_status": ode.status,
+        "ode_message": ode.message,
+        **{f"peak_{k}": v for k, v in peaks.items()},
+        **{f"ipr_{k}": float(metrics.ipr(v)) for k, v in finals.items()},
+        "offset_theory_sim": int(metrics.ring_offset(peaks["theory"], peaks["sim"], n)),
+        "offset_sim_repeat": int(metrics.ring_offset(peaks["sim"], peaks["sim_repeat"], n)),
+        "offset_theory_full_batch": int(metrics.ring_offset(peaks["theory"],
+                                                            peaks["full_batch"], n)),
+        "t": sim.t,
+        "cosine": metrics.cosine(ode.w[: len(sim.t)], sim.w),
+        "w_theory": ode.w,
+        "w_sim": sim.w,
+    }
+    out["cosine_final"] = float(out["cosine"][-1])
+    return out
+
+
+def ipr_task(task_params: dict, w0: list[list[float]], lr: float, steps: int,
+             batch_size: int, seed: dict, kappa: float | None) -> dict:
+    r"""Final IPR of the ODE (exact amplifier and, given ``kappa``, the cubic truncation)
+    and of SGD, from the same ``M`` initial conditions."""
+    task = from_params(task_params)
+    w0a = np.asarray(w0, dtype=np.float64)
+    ode = _ode(w0a, task, theory_amplifier(task), lr, steps, steps)
+    out: dict[str, Any] = {"ipr_theory_runs": metrics.ipr(ode.final),
+                           "ode_status": ode.status}
+    if kappa is not None and math.isfinite(kappa):
+        cub = _ode(w0a, task, cubic_table(kappa), lr, steps, steps)
+        out["ipr_theory_cubic_runs"] = metrics.ipr(cub.final)
+        out["cubic_status"] = cub.status
+    sims = [train_sgd(w, task, lr, steps, batch_size, s, eval_size=1000).final
+            for w, s in zip(w0a, seed_sequence(seed).spawn(len(w0a)), strict=True)]
+    out["ipr_sim_runs"] = metrics.ipr(np.array(sims))
+    out["w_sim_final"] = np.array(sims)
+    out["w_theory_final"] = ode.final
+    return out
+
+
+def many_task(task_params: dict, k: int, activation: str, bias: bool | str, lr: float,
+              steps: int, batch_size: int, init_scale: float, seed: dict) -> dict:
+    """Train a K-neuron committee (readout fixed to 1/K) and return its final RFs and IPRs."""
+    task = from_params(task_params)
+    traj = train_sgd(k, task, lr, steps, batch_size, seed_sequence(seed),
+                     activation=activation, bias=bias, init_scale=init_scale,
+                     eval_size=2000)
+    w = traj.final
+    return {"w_final": w, "ipr": metrics.ipr(w), "loss": traj.extras["loss"][-1],
+            "accuracy": traj.extras["accuracy"][-1], "status": traj.status}
