@@ -18,6 +18,8 @@ interpolation nodes, is below the requested tolerance; otherwise the caller fall
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from numpy.polynomial import chebyshev as cheb
 
@@ -65,15 +67,26 @@ def tabulate(table: AmplifierTable, tol: float) -> np.ndarray:
 
     An empty table tells the kernels to call ``phi_scalar`` directly: for the linear kind
     (already one multiplication), for ``tol == 0``, or when ``_MAX_CELLS`` cells do not
-    reach ``tol`` (an amplifier that is not smooth in ``v``).
+    reach ``tol`` (an amplifier that is not smooth in ``v``). Results are cached by the
+    table's content.
     """
-    empty = np.zeros((0, DEGREE + 1))
-    if table.kind == KIND_LINEAR or tol <= 0.0:
-        return empty
+    breaks = np.ascontiguousarray(table.breaks, dtype=np.float64)
+    coeffs = np.ascontiguousarray(table.coeffs, dtype=np.float64)
+    return _tabulate(int(table.kind), breaks.tobytes(), coeffs.tobytes(), coeffs.shape,
+                     float(tol)).copy()
+
+
+@functools.lru_cache(maxsize=64)
+def _tabulate(kind: int, breaks: bytes, coeffs: bytes, shape: tuple[int, int],
+              tol: float) -> np.ndarray:
+    table = AmplifierTable(kind, np.frombuffer(breaks).copy(),
+                           np.frombuffer(coeffs).reshape(shape).copy())
+    if kind == KIND_LINEAR or tol <= 0.0:
+        return np.zeros((0, DEGREE + 1))
     cells = _MIN_CELLS
     while cells <= _MAX_CELLS:
-        coeffs = _fit(table, cells)
-        if max_error(table, coeffs) <= tol:
-            return np.ascontiguousarray(coeffs)
+        fit = _fit(table, cells)
+        if max_error(table, fit) <= tol:
+            return np.ascontiguousarray(fit)
         cells *= 2
-    return empty
+    return np.zeros((0, DEGREE + 1))

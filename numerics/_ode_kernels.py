@@ -160,9 +160,11 @@ def _rk_step(w, h, tab, k0_valid, mats, p, amp, collapse2, work, w_new, code):
     for s in range(b.shape[0]):
         if s == 0 and k0_valid:
             continue
-        stage_input(w, h, a, s, ks, y)
-        _products(y, mats, prod)
-        assemble_rows(y, prod, p, amp, collapse2, ks[s], stage_code)
+        if s > 0:
+            stage_input(w, h, a, s, ks, y)
+        x = w if s == 0 else y
+        _products(x, mats, prod)
+        assemble_rows(x, prod, p, amp, collapse2, ks[s], stage_code)
         for r in range(w.shape[0]):
             if code[r] == OK:
                 code[r] = stage_code[r]

@@ -13,9 +13,11 @@ products. See ``docs/integrator.md``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import numba
@@ -291,7 +293,8 @@ def _run(w: np.ndarray, c1: np.ndarray, covbar: np.ndarray, p: float, amp: tuple
         plan = (grid.dt, grid.n_steps, grid.h_last, grid.steps, res.out, *fails)
         if stepper is None:
             block = min(_MAX_BLOCK, -(-rows // numba.get_num_threads()))
-            kern.integrate_fixed(w, mats, p, amp, collapse2, tab, block, *plan)
+            with _threads(-(-rows // block)):
+                kern.integrate_fixed(w, mats, p, amp, collapse2, tab, block, *plan)
         else:
             circ.integrate_fixed(stepper, w, *plan)
         done = np.where(res.status == kern.DIVERGED, res.fail_step - 1, res.fail_step)
@@ -300,14 +303,26 @@ def _run(w: np.ndarray, c1: np.ndarray, covbar: np.ndarray, p: float, amp: tuple
         ctrl = Controller()
         if stepper is None:
             control = (ctrl.exponent(tableau), ctrl.safety, ctrl.min_factor, ctrl.max_factor)
-            kern.integrate_adaptive(w, mats, p, amp, collapse2, tab, tableau.fsal, grid.dt,
-                                    grid.times, rtol, atol, control, grid.max_steps, res.out,
-                                    *fails, counts[0], counts[1])
+            with _threads(rows):
+                kern.integrate_adaptive(w, mats, p, amp, collapse2, tab, tableau.fsal, grid.dt,
+                                        grid.times, rtol, atol, control, grid.max_steps,
+                                        res.out, *fails, counts[0], counts[1])
         else:
             circ.integrate_adaptive(stepper, ctrl, w, grid.dt, grid.times, rtol, atol,
                                     grid.max_steps, res.out, *fails, counts[0], counts[1])
     res.steps, res.rejected = counts[0].tolist(), counts[1].tolist()
     return res
+
+
+@contextlib.contextmanager
+def _threads(work_items: int) -> Iterator[None]:
+    """Use at most ``work_items`` Numba threads: idle threads would still have to join."""
+    before = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(before, work_items)))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
 
 
 def _run_scipy(w: np.ndarray, c1: np.ndarray, covbar: np.ndarray, p: float,
