@@ -222,6 +222,10 @@ class _Grid:
                 times = np.where(steps == n_total, t_end, steps * dt)
         else:
             stride = self.save_every or n_total
+            if n_total // stride > max_steps:
+                raise ParameterError(
+                    f"save_every = {save_every} gives {n_total // stride} saves, more than "
+                    f"max_steps = {max_steps}; raise save_every (or max_steps)")
             steps = np.unique(np.append(np.arange(0, n_total, stride), n_total))
             times = np.minimum(steps * dt, t_end)
             times[-1] = t_end
