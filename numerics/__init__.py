@@ -1,0 +1,36 @@
+"""Numerical layer: data samplers, the effective-ODE integrator, SGD training, metrics.
+
+NumPy and Numba only (no SymPy at run time here); theory objects enter through their
+numeric faces (``Marginal.gaussian_transform``, ``Amplifier.table``).
+"""
+
+from rfloc.numerics import data, metrics
+from rfloc.numerics.data import (
+    NLGP,
+    NORTA,
+    Elliptical,
+    GaussianProcess,
+    Ising,
+    TwoClass,
+    gaussian_clone,
+)
+from rfloc.numerics.integrate import integrate_effective
+from rfloc.numerics.train import train_sgd, train_sgd_seeds, xavier_init
+from rfloc.numerics.trajectory import Trajectory
+
+__all__ = [
+    "NLGP",
+    "NORTA",
+    "Elliptical",
+    "GaussianProcess",
+    "Ising",
+    "Trajectory",
+    "TwoClass",
+    "data",
+    "gaussian_clone",
+    "integrate_effective",
+    "metrics",
+    "train_sgd",
+    "train_sgd_seeds",
+    "xavier_init",
+]

@@ -166,10 +166,13 @@ def _ipr_md(res: dict, folder: Path, name: str) -> list[str]:
 
 # -------------------------------------------------------------------- many
 def _many_md(res: dict, folder: Path) -> list[str]:
-    rows = [[r["model"], r["K"], r["activation"], r["predicted_localizing"],
+    rows = [[r["model"], r["K"], r["activation"], r["predicted_fraction"],
              r["fraction_localized"], r["agrees"], r["accuracy"]] for r in res["rows"]]
-    md = [_table(["data", "K", "activation", "theory: localizing", "fraction localized",
-                  "agrees", "test accuracy"], rows)]
+    md = [_table(["data", "K", "activation", "fraction localized (single-neuron ODE)",
+                  "fraction localized (network)", "agrees", "test accuracy"], rows), "",
+          f"Localized means IPR > {res['params']['localized_ipr']}. The ODE integrates each "
+          "neuron's own initial RF as if it were alone (readout 1/K): the prediction is "
+          "qualitative."]
     fig, axes = plt.subplots(1, len(res["rows"]), figsize=(4 * len(res["rows"]), 3.2),
                              squeeze=False)
     for ax, r in zip(axes[0], res["rows"], strict=True):

@@ -148,11 +148,19 @@ def ipr_task(task_params: dict, w0: list[list[float]], lr: float, steps: int,
 
 def many_task(task_params: dict, k: int, activation: str, bias: bool | str, lr: float,
               steps: int, batch_size: int, init_scale: float, seed: dict) -> dict:
-    """Train a K-neuron committee (readout fixed to 1/K) and return its final RFs and IPRs."""
+    """Train a K-neuron committee (readout fixed to 1/K); the single-neuron ODE integrates
+    each neuron's own initial RF on the same task (RK4, to the per-neuron time
+    ``lr * steps / K``), for the theory's prediction."""
     task = from_params(task_params)
     traj = train_sgd(k, task, lr, steps, batch_size, seed_sequence(seed),
                      activation=activation, bias=bias, init_scale=init_scale,
                      eval_size=2000)
-    w = traj.final
-    return {"w_final": w, "ipr": metrics.ipr(w), "loss": traj.extras["loss"][-1],
-            "accuracy": traj.extras["accuracy"][-1], "status": traj.status}
+    cov1, cov0 = task.covariances
+    # The gradient on w_k carries the readout 1/K: per-neuron time is lr * steps / K.
+    ode = integrate_effective(traj.w[0], cov1, cov0, theory_amplifier(task),
+                              t_end=lr * steps / k, dt=0.05, method="rk4", p=task.p,
+                              on_failure="return")
+    return {"w_final": traj.final, "ipr": metrics.ipr(traj.final),
+            "ipr_theory": metrics.ipr(ode.final), "ode_status": ode.status,
+            "loss": traj.extras["loss"][-1], "accuracy": traj.extras["accuracy"][-1],
+            "status": traj.status}
