@@ -373,7 +373,10 @@ def test_loss_decreases_on_average():
     assert loss[0] == pytest.approx(0.5, abs=0.02)  # w ~ 0: yhat ~ 0, loss = E[y^2] = p
     assert loss[len(loss) // 2:].mean() < loss[:len(loss) // 2].mean()
     assert loss[-1] < loss[0] - 0.05
-    assert acc[-1] > 0.55
+    # w ~ 0 predicts class 0 everywhere (accuracy 1 - p); learning must beat that by
+    # 5 standard errors of the held-out estimate (3 runs x 4000 samples).
+    se = np.sqrt(0.25 / (3 * 4000))
+    assert acc[-1] > acc[0] + 5 * se
 
 
 # --------------------------------------------------------------------------- K neurons
