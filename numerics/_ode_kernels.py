@@ -24,7 +24,7 @@ import numba
 import numpy as np
 
 from rfloc.numerics._fastphi import DEGREE
-from rfloc.theory.bridge import phi_scalar
+from rfloc.theory.bridge import KIND_LINEAR, phi_scalar
 
 OK = 0
 DIVERGED = 1
@@ -65,6 +65,11 @@ def _phi_into(x, r, amp, out):
     fast, kind, breaks, coeffs = amp
     cells = fast.shape[0]
     n = x.shape[0]
+    if kind == KIND_LINEAR:
+        slope = coeffs[0, 0] * r
+        for i in range(n):
+            out[i] = slope * x[i]
+        return
     if cells == 0:
         for i in range(n):
             out[i] = phi_scalar(r * x[i], kind, breaks, coeffs)
