@@ -114,6 +114,10 @@ def compare_peaks(task: TwoClass, regime: PeakRegime, *, inits: int = 28, seed: 
         "noise_floor_within_1": within("offset_sim_repeat", 1),
         "full_batch_match_rate": within("offset_theory_full_batch", 0),
         "full_batch_match_rate_within_1": within("offset_theory_full_batch", 1),
+        "centre_offset_theory_sim": float(np.median(
+            [abs(r["centre_offset_theory_sim"]) for r in runs])),
+        "centre_offset_sim_repeat": float(np.median(
+            [abs(r["centre_offset_sim_sim_repeat"]) for r in runs])),
         "ipr_theory_mean": float(np.mean([r["ipr_theory"] for r in runs])),
         "ipr_sim_mean": float(np.mean([r["ipr_sim"] for r in runs])),
     }

@@ -98,13 +98,17 @@ def _peaks_md(name: str, res: dict, folder: Path) -> list[str]:
                      f"{round(r['noise_floor'] * m)}/{m}",
                      f"{round(r['noise_floor_within_1'] * m)}/{m}",
                      f"{round(r['full_batch_match_rate'] * m)}/{m}",
+                     r["centre_offset_theory_sim"], r["centre_offset_sim_repeat"],
                      r["ipr_theory_mean"], r["ipr_sim_mean"]])
     md.append(_table(["regime", "batch", "init scale", "steps", "lr", "peak match",
                       "match ±1", "noise floor", "floor ±1", "theory vs full batch",
-                      "IPR theory", "IPR SGD"], rows))
+                      "centre offset theory–SGD", "centre offset SGD–SGD", "IPR theory",
+                      "IPR SGD"], rows))
     md.append("")
     md.append("*Noise floor*: two SGD runs from the same w0 with independent data streams. "
-              "*Full batch*: deterministic gradient descent on one fixed large sample.")
+              "*Full batch*: deterministic gradient descent on one fixed large sample. "
+              "*Centre offset*: median |difference| of the RFs' circular centres "
+              "(weights w_i^2), in pixels.")
     md.append(f"\n![match rates]({_match_bars(res['regimes'], folder / 'match_rates.png')})")
     for r in res["regimes"]:
         fig = _heatmaps(r, folder / f"rf_evolution_{r['label']}.png")

@@ -122,6 +122,12 @@ def peak_task(task_params: dict, w0: list[float], lr: float, steps: int, batch_s
         "w_sim": sim.w,
     }
     out["cosine_final"] = float(out["cosine"][-1])
+    # sub-pixel RF centres (circular mean of w_i^2) and their signed ring offsets
+    centres = {k: float(metrics.rf_centre_width(v)[0]) for k, v in finals.items()}
+    for a, b in (("theory", "sim"), ("sim", "sim_repeat")):
+        d = (centres[a] - centres[b]) % n
+        out[f"centre_offset_{a}_{b}"] = d - n if d > n / 2 else d
+    out.update({f"centre_{k}": v for k, v in centres.items()})
     return out
 
 

@@ -10,7 +10,7 @@ from rfloc.errors import ParameterError, RflocError
 from rfloc.validation import Task, TaskStore, make_executor, run_tasks
 
 sys.path.insert(0, str(Path(__file__).parent))
-import _jobs  # noqa: E402
+import _jobs
 
 
 def _tasks(log, n=5):
