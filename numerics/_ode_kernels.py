@@ -122,11 +122,13 @@ def stage_input(w, h, a, s, ks, y):
     """Stage ``s`` input: ``y = w + h * sum_{j<s} a[s, j] ks[j]`` for a block (R, N)."""
     rows, n = w.shape
     for r in range(rows):
+        y[r, :] = 0.0
+        for j in range(s):
+            coef = a[s, j]
+            for i in range(n):
+                y[r, i] += coef * ks[j, r, i]
         for i in range(n):
-            acc = 0.0
-            for j in range(s):
-                acc += a[s, j] * ks[j, r, i]
-            y[r, i] = w[r, i] + h * acc
+            y[r, i] = w[r, i] + h * y[r, i]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -134,17 +136,19 @@ def finish_step(w, h, b, e, ks, w_new, err, code):
     """``w_new = w + h sum_s b_s ks[s]``, ``err = h sum_s e_s ks[s]``; ``code[r]`` becomes
     :data:`DIVERGED` where it is :data:`OK` but ``w_new[r]`` is not finite."""
     rows, n = w.shape
-    stages = b.shape[0]
     for r in range(rows):
+        w_new[r, :] = 0.0
+        err[r, :] = 0.0
+        for s in range(b.shape[0]):
+            bs = b[s]
+            es = e[s]
+            for i in range(n):
+                w_new[r, i] += bs * ks[s, r, i]
+                err[r, i] += es * ks[s, r, i]
         finite = 0.0
         for i in range(n):
-            acc = 0.0
-            acc_e = 0.0
-            for s in range(stages):
-                acc += b[s] * ks[s, r, i]
-                acc_e += e[s] * ks[s, r, i]
-            w_new[r, i] = w[r, i] + h * acc
-            err[r, i] = h * acc_e
+            w_new[r, i] = w[r, i] + h * w_new[r, i]
+            err[r, i] *= h
             finite += w_new[r, i] * 0.0
         if code[r] == OK and finite != 0.0:
             code[r] = DIVERGED
