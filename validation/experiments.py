@@ -235,9 +235,10 @@ def _exp_kurtosis(ctx: _Context) -> dict:
     else:
         points = ([_kur_point(k) for k in (4.5, 5.0, 5.5, 6.5, 8.0, 10.0, 20.0)]
                   + [_nlgp_point(g) for g in (0.3, 1.0, 3.0, 10.0, 100.0)])
-    return kurtosis_sweep(points, inits=ctx.inits or (2 if ctx.quick else 8), seed=ctx.seed,
+    return kurtosis_sweep(points, inits=ctx.inits or (2 if ctx.quick else 6), seed=ctx.seed,
                           store=ctx.store, executor=ctx.executor, key=3,
-                          batch_size=1000 if ctx.quick else 5000, progress=ctx.progress)
+                          steps=2000 if ctx.quick else 4000,
+                          batch_size=1000 if ctx.quick else 2000, progress=ctx.progress)
 
 
 def _exp_elliptical(ctx: _Context) -> dict:
@@ -248,9 +249,10 @@ def _exp_elliptical(ctx: _Context) -> dict:
     if not ctx.quick:
         points.append(IprPoint("elliptical-student-t", 5.0,
                                TwoClass.elliptical("student-t", nu=5.0), 6.0))
-    res = kurtosis_sweep(points, inits=ctx.inits or (2 if ctx.quick else 8), seed=ctx.seed,
+    res = kurtosis_sweep(points, inits=ctx.inits or (2 if ctx.quick else 6), seed=ctx.seed,
                          store=ctx.store, executor=ctx.executor, key=4,
-                         batch_size=1000 if ctx.quick else 5000, progress=ctx.progress)
+                         steps=2000 if ctx.quick else 4000,
+                         batch_size=1000 if ctx.quick else 2000, progress=ctx.progress)
     for row in res["rows"]:
         row["ipr_theory_cubic"] = None      # linear amplifier: no kurtosis truncation
     return res
