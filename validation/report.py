@@ -162,7 +162,7 @@ def _ipr_md(res: dict, folder: Path, name: str) -> list[str]:
     md = [_table(["model", "param", "κ", "IPR ODE", "IPR ODE cubic", "IPR SGD",
                   "localized (ODE)", "localized (SGD)"], rows), "",
           f"Localized means mean IPR > {res['params']['localized_ipr']}; theory and SGD agree "
-          f"on {_fmt(res['agreement'])} of the rows."]
+          f"on {res['agreement']:.0%} of the {len(res['rows'])} rows."]
     md.append(f"\n![IPR vs kappa]({_ipr_vs_kappa(res, folder / 'ipr_vs_kappa.png')})")
     md.append(f"\n![amplifiers]({_amplifier_curves(res, folder / 'amplifiers.png')})")
     return md
