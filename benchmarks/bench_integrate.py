@@ -16,7 +16,8 @@ Baselines:
 
 Times are the best of a few repeats after a warm-up (JIT compilation is excluded: Numba
 caches it on disk); rfloc and its baseline are timed in alternation, so a busy machine slows
-both alike.
+both alike, with a short pause before each timing so that idle BLAS/OpenMP threads of the
+previous job have stopped spinning.
 """
 
 from __future__ import annotations
@@ -40,15 +41,21 @@ T_END = STEPS * DT
 COV1, COV0 = ising_covariance(N, 0.7), ising_covariance(N, 0.3)
 COVBAR = P * COV1 + (1 - P) * COV0
 BINARY = AmplifierTable.binary()
+_PAUSE = 0.3  # s
 
 
 def best_times(jobs: list[Callable[[], object]], rounds: int = 5) -> list[float]:
-    """Best wall time of each job over ``rounds``, jobs run in alternation after a warm-up."""
+    """Best wall time of each job over ``rounds``, jobs run in alternation after a warm-up.
+
+    A pause precedes every timing: BLAS and OpenMP worker threads spin for a while after
+    their last task and would otherwise steal the cores from the next job.
+    """
     for job in jobs:
         job()
     best = [math.inf] * len(jobs)
     for _ in range(rounds):
         for i, job in enumerate(jobs):
+            time.sleep(_PAUSE)
             t0 = time.perf_counter()
             job()
             best[i] = min(best[i], time.perf_counter() - t0)

@@ -296,8 +296,12 @@ def _run(w: np.ndarray, c1: np.ndarray, covbar: np.ndarray, p: float, amp: tuple
     if not tableau.adaptive:
         plan = (grid.dt, grid.n_steps, grid.h_last, grid.steps, res.out, *fails)
         if stepper is None:
-            block = min(_MAX_BLOCK, -(-rows // numba.get_num_threads()))
-            with _threads(-(-rows // block)):
+            if n >= FFT_MIN_N:  # products dominate: one Numba thread, BLAS runs them threaded
+                block, workers = min(rows, _MAX_BLOCK), 1
+            else:
+                block = min(_MAX_BLOCK, -(-rows // numba.get_num_threads()))
+                workers = -(-rows // block)
+            with _threads(workers):
                 kern.integrate_fixed(w, mats, p, amp, collapse2, tab, block, *plan)
         else:
             circ.integrate_fixed(stepper, w, *plan)
