@@ -129,9 +129,10 @@ def integrate_effective(
     -------
     Trajectory
         ``t`` (T,), ``w`` (T, N) or (T, M, N); ``stats`` with ``steps`` and ``rejected``
-        (int, or list per initial condition for batched input), ``wall_time`` (s), and for
-        batches ``status`` per initial condition; ``params`` with everything needed to
-        reproduce the run (scalars, and SHA-256 digests of the arrays).
+        (int, or list per initial condition for batched input; None for ``"scipy-RK45"``,
+        which reports ``rhs_evals`` instead), ``wall_time`` (s), and for batches ``status``
+        per initial condition; ``params`` with everything needed to reproduce the run
+        (scalars, and SHA-256 digests of the arrays).
 
     Raises
     ------
