@@ -19,6 +19,9 @@ def _marginal_args(p: argparse.ArgumentParser) -> None:
                         "erf-gaussian|nlgp (--param g), algebraic|kur (--param k)")
     p.add_argument("--param", type=float, default=None,
                    help="the marginal's parameter (nu, g or k)")
+    p.add_argument("--latex", action="store_true", help="also print LaTeX")
+    p.add_argument("--elliptical", action="store_true",
+                   help="elliptical data with this pixel marginal (exact, linear)")
 
 
 def _cmd_amplifier(args: argparse.Namespace) -> int:
@@ -104,17 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("amplifier", help="the localization amplifier of a pixel marginal")
     _marginal_args(p)
     p.add_argument("--order", type=int, default=5, help="series order (odd, default 5)")
-    p.add_argument("--latex", action="store_true", help="also print LaTeX")
-    p.add_argument("--elliptical", action="store_true",
-                   help="elliptical data with this pixel marginal (exact, linear)")
     p.set_defaults(func=_cmd_amplifier)
 
     p = sub.add_parser("dynamics", help="the effective single-neuron ODE and its assumptions")
     _marginal_args(p)
     p.add_argument("--p", type=float, default=0.5, help="class-1 proportion in (0, 1)")
-    p.add_argument("--latex", action="store_true", help="also print LaTeX")
-    p.add_argument("--elliptical", action="store_true",
-                   help="elliptical data with this pixel marginal (exact, linear)")
     p.set_defaults(func=_cmd_dynamics)
 
     p = sub.add_parser("validate", help="theory against simulated training, with a report")
