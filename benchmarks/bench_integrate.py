@@ -103,13 +103,24 @@ def euler_batch(w0: np.ndarray) -> None:
     ours = integrate_effective(w0, COV1, COV0, BINARY, T_END, DT, method="euler").final
     err = np.max(np.abs(ours - numpy_batched(w0, binary_erf)))
     subset = w0[:16]
-    t_ours, t_np = best_times([
+    threads = numba.get_num_threads()
+
+    def ours_single_thread() -> None:
+        numba.set_num_threads(1)
+        try:
+            integrate_effective(w0, COV1, COV0, BINARY, T_END, DT, method="euler")
+        finally:
+            numba.set_num_threads(threads)
+
+    t_ours, t_np, t_one = best_times([
         lambda: integrate_effective(w0, COV1, COV0, BINARY, T_END, DT, method="euler"),
-        lambda: numpy_batched(w0, binary_erf)])
+        lambda: numpy_batched(w0, binary_erf), ours_single_thread])
     (t_loop,) = best_times([lambda: numpy_per_init(subset)], rounds=2)
     t_loop *= M / subset.shape[0]
-    print(f"    rfloc (Numba, {numba.get_num_threads()} threads): {t_ours:8.3f} s"
+    print(f"    rfloc (Numba, {threads} threads): {t_ours:8.3f} s"
           f"   (max |difference| to NumPy: {err:.1e})")
+    print(f"    rfloc (Numba, 1 thread):  {t_one:8.3f} s   per-core ratio to NumPy "
+          f"{t_np / t_one:.1f}x")
     print(f"    NumPy vectorised over the batch:   {t_np:8.3f} s   ratio {t_np / t_ours:6.1f}x"
           f"   (target >= 5x)")
     print(f"    NumPy loop over initial conditions:{t_loop:8.3f} s   ratio "
