@@ -23,8 +23,10 @@ from rfloc.numerics._solvers import DOPRI5, EULER, RK4
 from rfloc.numerics.integrate import integrate_effective
 from rfloc.numerics.metrics import cosine, ipr
 from rfloc.numerics.trajectory import Trajectory
+from rfloc.theory import amplifier
 from rfloc.theory.bridge import AmplifierTable
 from rfloc.theory.covariance import ising_covariance, torus
+from rfloc.theory.marginals import Binary, Laplace
 
 N = 40
 COV1 = ising_covariance(N, 0.7)
@@ -95,7 +97,21 @@ def test_fitted_and_duck_typed_amplifiers_reproduce_binary():
     w0 = small_inits(3, seed=4)
     ref = integrate_effective(w0, COV1, COV0, BINARY, 50.0, 0.05, method="euler")
     out = integrate_effective(w0, COV1, COV0, Wrapper(), 50.0, 0.05, method="euler")
+    exact = integrate_effective(w0, COV1, COV0, fitted, 50.0, 0.05, method="euler",
+                                amplifier_tol=0.0)
+    assert out.params["amplifier_cells"] > 0 and exact.params["amplifier_cells"] == 0
     np.testing.assert_allclose(out.w, ref.w, atol=1e-10)
+    np.testing.assert_allclose(exact.w, ref.w, atol=1e-10)
+
+
+def test_theory_amplifier_objects_are_accepted():
+    w0 = small_inits(2, seed=18)
+    ref = integrate_effective(w0, COV1, COV0, BINARY, 10.0, 0.05, method="rk4")
+    out = integrate_effective(w0, COV1, COV0, amplifier(Binary()), 10.0, 0.05, method="rk4")
+    np.testing.assert_allclose(out.w, ref.w, atol=1e-10)
+    laplace = integrate_effective(w0, COV1, COV0, amplifier(Laplace()), 10.0, 0.05,
+                                  method="dopri5")
+    assert laplace.ok and np.all(np.isfinite(laplace.w))
 
 
 @pytest.mark.parametrize("table", [
