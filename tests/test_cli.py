@@ -38,9 +38,10 @@ def test_dynamics_gaussian_is_linear(capsys):
     (["dynamics", "--marginal", "binary", "--p", "1"], "p must be in (0, 1)"),
     (["amplifier", "--marginal", "binary", "--order", "0"], "order must be"),
 ])
-def test_bad_input_one_line_nonzero(argv, needle):
+def test_bad_input_one_line_nonzero(argv, needle, tmp_path):
+    # run outside the source tree, so the installed package is the one imported
     proc = subprocess.run([sys.executable, "-m", "rfloc", *argv], capture_output=True,
-                          text=True, timeout=120)
+                          text=True, timeout=120, cwd=tmp_path)
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0] and "Traceback" not in proc.stderr

@@ -89,7 +89,7 @@ def test_theory_amplifiers_per_model():
 ])
 def test_cli_bad_input(argv, needle, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "rfloc", *argv, "--out", str(tmp_path)],
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert proc.returncode == 2, proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and needle in proc.stderr
 
