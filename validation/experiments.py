@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from rfloc import __version__, io
-from rfloc.errors import ParameterError, check_int
+from rfloc.errors import ParameterError, check_int, check_positive
 from rfloc.numerics.data import TwoClass
 from rfloc.numerics.train import xavier_init
 from rfloc.theory import Algebraic, ErfGaussian
@@ -62,6 +62,12 @@ class PeakRegime:
     init_scale: float = 1e-3
     full_batch_size: int = 50_000
     save_every: int = 100
+
+    def __post_init__(self) -> None:
+        check_positive("lr", self.lr)
+        check_positive("init_scale", self.init_scale)
+        for name in ("steps", "batch_size", "full_batch_size", "save_every"):
+            check_int(name, getattr(self, name), minimum=1)
 
 
 def _seeds(seed: int, *key: int) -> np.random.SeedSequence:

@@ -7,6 +7,7 @@ import sys
 import numpy as np
 import pytest
 
+from rfloc.errors import ParameterError
 from rfloc.numerics.data import TwoClass
 from rfloc.theory import Binary, amplifier
 from rfloc.theory.covariance import ising_covariance
@@ -78,6 +79,13 @@ def test_theory_amplifiers_per_model():
     cub = cubic_table(-2.0)
     a = np.array([0.1, 0.5, 0.9])
     assert np.allclose(cub(a), np.sqrt(2 / np.pi) * (a + 2.0 * a**3 / 6), atol=1e-12)
+
+
+@pytest.mark.parametrize(("field", "value"), [("lr", 0), ("steps", 0), ("batch_size", 0.5),
+                                             ("init_scale", -1), ("save_every", 0)])
+def test_regime_is_validated(field, value):
+    with pytest.raises(ParameterError, match=field):
+        PeakRegime("bad", **{field: value})
 
 
 @pytest.mark.parametrize("argv, needle", [
