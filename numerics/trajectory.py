@@ -23,7 +23,8 @@ class Trajectory:
         Saved weights, time first: ``(T, N)`` one RF, ``(T, M, N)`` a batch of
         initial conditions or ``(T, K, N)`` a K-neuron layer.
     status : str
-        ``"ok"``, ``"diverged"`` (NaN/overflow) or ``"collapsed"`` (norm -> 0).
+        ``"ok"``, ``"diverged"`` (NaN/overflow), ``"collapsed"`` (norm -> 0) or
+        ``"max_steps"`` (an adaptive integration hit its step budget).
     message : str
         Human-readable account of a failure (where and when), empty when ok.
     stats : dict

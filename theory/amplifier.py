@@ -31,12 +31,13 @@ symmetry :math:`E[x\,1(w\cdot x>0)] = \tfrac12 E|X|\,\Sigma w/\sqrt{w^\top\Sigma
 
 from __future__ import annotations
 
+import itertools
 import math
 from functools import cached_property
 
 import numpy as np
 import sympy as sp
-from scipy import special
+from scipy import integrate, optimize, special
 
 from rfloc.errors import ParameterError, check_int
 from rfloc.theory.bridge import AmplifierTable
@@ -160,10 +161,44 @@ class Amplifier:
     # ------------------------------------------------------------------- numeric
     def _phi_theta(self, theta: float) -> float:
         """:math:`\\varphi(\\sin\\theta)` by quadrature (used to build the table)."""
+        abs_mean = self._abs_mean
         if theta >= _HALF_PI * (1 - 1e-15):
-            return float(self.marginal.abs_mean())
+            return abs_mean
         c = math.tan(theta) / math.sqrt(2.0)
-        return self.marginal.expect(lambda x: x * special.erf(c * x))
+        if c < 1.0:
+            return self.marginal.expect(lambda x: x * special.erf(c * x))
+        return abs_mean - self._complement(c)
+
+    def _complement(self, c: float) -> float:
+        r""":math:`E[|X|\,\mathrm{erfc}(c|X|)]` for :math:`c \ge 1`.
+
+        Near :math:`a = 1`, :math:`\mathrm{erf}(cX)` is a step of width :math:`1/c`, which
+        a quadrature over the whole support can miss; the complement lives where
+        :math:`|X| < 8/c` (beyond, erfc < 1e-29). With the monotone map :math:`X = f(Z)`
+        it is :math:`2\int_0^{z^*} f(z)\,\mathrm{erfc}(c f(z))\,\phi(z)\,dz`,
+        :math:`f(z^*) = 8/c`, an integral over a window that scales with :math:`1/c`.
+        """
+        f = self.marginal.gaussian_transform
+        def g(z: float) -> float:
+            return float(f(np.array([z]))[0])
+        target = 8.0 / c
+        hi = 1.0
+        while g(hi) < target and hi < 38.0:
+            hi *= 2.0
+        z_star = optimize.brentq(lambda z: g(z) - target, 0.0, hi, xtol=1e-15) if (
+            g(hi) >= target) else 12.0
+        def integrand(z: float) -> float:
+            x = abs(g(z))
+            return x * math.erfc(c * x) * math.exp(-0.5 * z * z)
+        # geometric panels resolve whatever scale f has near z = 0
+        edges = [0.0] + [z_star * 2.0**-k for k in range(40, -1, -1)]
+        val = sum(integrate.quad(integrand, lo, up, epsabs=1e-15, epsrel=1e-10, limit=100)[0]
+                  for lo, up in itertools.pairwise(edges))
+        return 2.0 * val / math.sqrt(2.0 * math.pi)
+
+    @cached_property
+    def _abs_mean(self) -> float:
+        return float(self.marginal.abs_mean())
 
     @cached_property
     def table(self) -> AmplifierTable:

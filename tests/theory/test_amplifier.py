@@ -117,6 +117,19 @@ def test_closed_forms_are_found_and_agree(m, amps):
     assert np.max(np.abs(vals - amp(A_GRID[np.abs(A_GRID) > 1e-5]))) <= 1e-12
 
 
+@pytest.mark.parametrize("m", [Uniform(), Laplace()], ids=repr)
+def test_table_is_accurate_next_to_one(m, amps):
+    """Closed form at 40 digits vs the table where erf(cX) is nearly a step (a -> 1)."""
+    import mpmath
+
+    f = sp.lambdify(A_SYMBOL, amps[repr(m)].closed_form, "mpmath")
+    a = np.array([0.99999, 1 - 1e-7, 1 - 3e-7, 1 - 1e-9])
+    with mpmath.workdps(40):
+        ref = np.array([float(f(mpmath.mpf(v))) for v in a])
+    assert np.max(np.abs(amps[repr(m)](a) - ref)) <= 1e-12
+    assert np.max(np.abs(amps[repr(m)](-a) + ref)) <= 1e-12
+
+
 def test_gaussian_and_binary_closed_forms_are_exact():
     assert sp.simplify(amplifier(Gaussian()).expr - SQ * A_SYMBOL) == 0
     assert amplifier(Binary()).expr == sp.erf(A_SYMBOL / sp.sqrt(2 - 2 * A_SYMBOL**2))
