@@ -41,14 +41,21 @@ from rfloc.numerics.data import TwoClass
 from rfloc.numerics.train import xavier_init
 from rfloc.theory import Algebraic, ErfGaussian
 from rfloc.validation.executor import Task, TaskStore, run_tasks
-from rfloc.validation.tasks import ipr_task, many_task, peak_task, seed_dict
+from rfloc.validation.tasks import (
+    RESULTS_VERSION,
+    emergence_ipr,
+    ipr_task,
+    many_task,
+    peak_task,
+    seed_dict,
+)
 
 __all__ = ["EXPERIMENTS", "LOCALIZED_IPR", "PeakRegime", "compare_peaks", "kurtosis_sweep",
            "run"]
 
 #: IPR above which a receptive field counts as localized: 4/N at N = 40, i.e. four times a
 #: uniform RF (1/N) and 2.7 times a pure Fourier mode (sum cos^4 / (sum cos^2)^2 = 1.5/N).
-LOCALIZED_IPR = 0.1
+LOCALIZED_IPR = emergence_ipr(40)
 
 
 @dataclass(frozen=True)
@@ -98,7 +105,7 @@ def compare_peaks(task: TwoClass, regime: PeakRegime, *, inits: int = 28, seed: 
     """
     inits = check_int("inits", inits, minimum=1)
     w0s = _inits(task.n, inits, regime.init_scale, seed, key)
-    tasks = [Task(f"peak-{regime.label}-{i:03d}", peak_task, {
+    tasks = [Task(f"peak-v{RESULTS_VERSION}-{regime.label}-{i:03d}", peak_task, {
         "task_params": task.params, "w0": w0.tolist(), "lr": regime.lr, "steps": regime.steps,
         "batch_size": regime.batch_size, "seed": seed_dict(_seeds(seed, key, i, 1)),
         "full_batch_size": regime.full_batch_size, "save_every": regime.save_every})
@@ -116,6 +123,8 @@ def compare_peaks(task: TwoClass, regime: PeakRegime, *, inits: int = 28, seed: 
         "runs": runs,
         "match_rate": within("offset_theory_sim", 0),
         "match_rate_within_1": within("offset_theory_sim", 1),
+        "match_rate_emergence": within("offset_theory_emergence_sim", 0),
+        "match_rate_emergence_within_1": within("offset_theory_emergence_sim", 1),
         "noise_floor": within("offset_sim_repeat", 0),
         "noise_floor_within_1": within("offset_sim_repeat", 1),
         "full_batch_match_rate": within("offset_theory_full_batch", 0),
@@ -154,7 +163,7 @@ def kurtosis_sweep(points: list[IprPoint], *, inits: int = 4, lr: float = 0.05,
     tasks = []
     for j, pt in enumerate(points):
         w0s = _inits(pt.task.n, inits, init_scale, seed, key)
-        tasks.append(Task(f"ipr-{pt.model}-{j:02d}", ipr_task, {
+        tasks.append(Task(f"ipr-v{RESULTS_VERSION}-{pt.model}-{j:02d}", ipr_task, {
             "task_params": pt.task.params, "w0": w0s.tolist(), "lr": lr, "steps": steps,
             "batch_size": batch_size, "seed": seed_dict(_seeds(seed, key, 1000 + j)),
             "kappa": pt.kappa}))
@@ -275,7 +284,7 @@ def _exp_many(ctx: _Context) -> dict:
     tasks = []
     for i, (name, task) in enumerate(setups):
         for k in k_values:
-            tasks.append(Task(f"many-{name}-K{k}", many_task, {
+            tasks.append(Task(f"many-v{RESULTS_VERSION}-{name}-K{k}", many_task, {
                 "task_params": task.params, "k": k, "activation": "relu", "bias": False,
                 "lr": 5.0, "steps": steps, "batch_size": 1000, "init_scale": 0.1,
                 "seed": seed_dict(_seeds(ctx.seed, 5, i, k))}))
@@ -285,7 +294,7 @@ def _exp_many(ctx: _Context) -> dict:
         r = results[t.key]
         predicted = float(np.mean(np.asarray(r["ipr_theory"]) > LOCALIZED_IPR))
         frac = float(np.mean(np.asarray(r["ipr"]) > LOCALIZED_IPR))
-        rows.append({"model": t.name.split("-K")[0][5:], "K": t.kwargs["k"],
+        rows.append({"model": t.name.split("-K")[0].split("-", 2)[2], "K": t.kwargs["k"],
                      "activation": t.kwargs["activation"],
                      "predicted_fraction": predicted, "fraction_localized": frac,
                      "agrees": (predicted > 0.5) == (frac > 0.5),

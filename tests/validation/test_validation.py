@@ -38,14 +38,20 @@ def test_theory_side_is_the_integrator_on_the_analytic_inputs():
     task = TwoClass.ising()
     w0 = np.random.default_rng(0).standard_normal(40) * 0.1
     seed = {"entropy": 5, "spawn_key": [0]}
-    r = peak_task(task.params, w0.tolist(), 0.05, 100, 100, seed, 500, 100)
+    r = peak_task(task.params, w0.tolist(), 0.05, 300, 100, seed, 500, 100)
     c1, c0 = ising_covariance(40, 0.7), ising_covariance(40, 0.3)
     phi = amplifier(Binary())
     w = w0.copy()
-    for _ in range(100):
+    emerged = None
+    for k in range(1, 301):
         s = c1 @ w
         w = w + 0.05 * (0.5 * phi(s / np.sqrt(w @ s)) - 0.5 * (c1 + c0) @ w)
+        if emerged is None and np.sum(w**4) / np.sum(w**2) ** 2 >= 4 / 40:
+            emerged = (k, int(np.argmax(np.abs(w))))
     assert np.allclose(np.asarray(r["w_theory"])[-1], w, atol=1e-10)
+    assert emerged is not None                     # Ising data localize within t = 15
+    assert r["t_emergence_theory"] == pytest.approx(0.05 * emerged[0])
+    assert r["peak_theory_emergence"] == emerged[1]
 
 
 def test_a_run_is_reproducible_from_its_json(tmp_path):
