@@ -276,31 +276,37 @@ def _exp_elliptical(ctx: _Context) -> dict:
 def _exp_many(ctx: _Context) -> dict:
     k_values = [10] if ctx.quick else [10, 100]
     steps = 2000 if ctx.quick else 5000
-    setups = [("nlgp-g100", TwoClass.nlgp(100.0)),
-              ("gaussian-clone", TwoClass.nlgp(100.0).gaussian_clone())]
+    relu = {"activation": "relu", "bias": False, "lr": 5.0, "init_scale": 0.1}
+    # THEORY.md §4's reference committee: sigmoid units with trainable bias, lr = 100
+    sigmoid = {"activation": "sigmoid", "bias": "train", "lr": 100.0, "init_scale": 0.1}
+    setups = [("nlgp-g100", TwoClass.nlgp(100.0), relu, k_values),
+              ("gaussian-clone", TwoClass.nlgp(100.0).gaussian_clone(), relu, k_values)]
     if not ctx.quick:
-        setups += [("kur-10", TwoClass.norta(Algebraic(10.0))),
-                   ("kur-5", TwoClass.norta(Algebraic(5.0)))]
+        setups += [("kur-10", TwoClass.norta(Algebraic(10.0)), relu, k_values),
+                   ("kur-5", TwoClass.norta(Algebraic(5.0)), relu, k_values),
+                   ("kur-10", TwoClass.norta(Algebraic(10.0)), sigmoid, [10]),
+                   ("kur-4", TwoClass.norta(Algebraic(4.0)), sigmoid, [10])]
     tasks = []
-    for i, (name, task) in enumerate(setups):
-        for k in k_values:
-            tasks.append(Task(f"many-v{RESULTS_VERSION}-{name}-K{k}", many_task, {
-                "task_params": task.params, "k": k, "activation": "relu", "bias": False,
-                "lr": 5.0, "steps": steps, "batch_size": 1000, "init_scale": 0.1,
-                "seed": seed_dict(_seeds(ctx.seed, 5, i, k))}))
+    for i, (name, task, train, ks) in enumerate(setups):
+        for k in ks:
+            tasks.append(Task(f"many-v{RESULTS_VERSION}-{name}-{train['activation']}-K{k}",
+                              many_task, {"task_params": task.params, "k": k, **train,
+                                          "steps": steps, "batch_size": 1000,
+                                          "seed": seed_dict(_seeds(ctx.seed, 5, i, k))}))
     results = run_tasks(tasks, ctx.store, ctx.executor, progress=ctx.progress, desc="many")
     rows = []
     for t in tasks:
         r = results[t.key]
         predicted = float(np.mean(np.asarray(r["ipr_theory"]) > LOCALIZED_IPR))
         frac = float(np.mean(np.asarray(r["ipr"]) > LOCALIZED_IPR))
-        rows.append({"model": t.name.split("-K")[0].split("-", 2)[2], "K": t.kwargs["k"],
-                     "activation": t.kwargs["activation"],
+        rows.append({"model": t.name.split("-", 2)[2].rsplit("-", 2)[0], "K": t.kwargs["k"],
+                     "activation": t.kwargs["activation"], "lr": t.kwargs["lr"],
+                     "bias": t.kwargs["bias"],
                      "predicted_fraction": predicted, "fraction_localized": frac,
                      "agrees": (predicted > 0.5) == (frac > 0.5),
                      "task": t.kwargs["task_params"], **r})
-    return {"params": {"lr": 5.0, "steps": steps, "batch_size": 1000, "init_scale": 0.1,
-                       "localized_ipr": LOCALIZED_IPR, "seed": ctx.seed},
+    return {"params": {"steps": steps, "batch_size": 1000, "localized_ipr": LOCALIZED_IPR,
+                       "seed": ctx.seed, "relu": relu, "sigmoid": sigmoid},
             "rows": rows, "agreement": _rate([r["agrees"] for r in rows])}
 
 

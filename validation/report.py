@@ -186,14 +186,17 @@ def _many_md(res: dict, folder: Path) -> list[str]:
           f"Localized means IPR > {res['params']['localized_ipr']}. The ODE integrates each "
           "neuron's own initial RF as if it were alone (readout 1/K): the prediction is "
           "qualitative."]
-    fig, axes = plt.subplots(1, len(res["rows"]), figsize=(4 * len(res["rows"]), 3.2),
-                             squeeze=False)
-    for ax, r in zip(axes[0], res["rows"], strict=True):
+    ncols = min(4, len(res["rows"]))
+    nrows = math.ceil(len(res["rows"]) / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4 * ncols, 3.2 * nrows), squeeze=False)
+    for ax in axes.flat[len(res["rows"]):]:
+        ax.axis("off")
+    for ax, r in zip(axes.flat, res["rows"], strict=False):
         w = np.asarray(r["w_final"])
         w = w / np.max(np.abs(w), axis=1, keepdims=True)
         ax.imshow(w, aspect="auto", cmap="RdBu_r", vmin=-1, vmax=1, interpolation="nearest")
-        ax.set_title(f"{r['model']}, K={r['K']}: {r['fraction_localized']:.0%} localized",
-                     fontsize=9)
+        ax.set_title(f"{r['model']}, {r['activation']}, K={r['K']}: "
+                     f"{r['fraction_localized']:.0%} localized", fontsize=9)
         ax.set_xlabel("pixel")
         ax.set_ylabel("neuron")
     md.append(f"\n![many-neuron RFs]({_save(fig, folder / 'many_rfs.png')})")
