@@ -8,6 +8,7 @@ from rfloc.validation.executor import SerialExecutor, Task, TaskStore, make_exec
 from rfloc.validation.experiments import (
     EXPERIMENTS,
     LOCALIZED_IPR,
+    IprPoint,
     PeakRegime,
     compare_peaks,
     kurtosis_sweep,
@@ -17,6 +18,7 @@ from rfloc.validation.experiments import (
 __all__ = [
     "EXPERIMENTS",
     "LOCALIZED_IPR",
+    "IprPoint",
     "PeakRegime",
     "SerialExecutor",
     "Task",

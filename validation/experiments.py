@@ -50,8 +50,8 @@ from rfloc.validation.tasks import (
     seed_dict,
 )
 
-__all__ = ["EXPERIMENTS", "LOCALIZED_IPR", "PeakRegime", "compare_peaks", "kurtosis_sweep",
-           "run"]
+__all__ = ["EXPERIMENTS", "LOCALIZED_IPR", "IprPoint", "PeakRegime", "compare_peaks",
+           "kurtosis_sweep", "run"]
 
 #: IPR above which a receptive field counts as localized: 4/N at N = 40, i.e. four times a
 #: uniform RF (1/N) and 2.7 times a pure Fourier mode (sum cos^4 / (sum cos^2)^2 = 1.5/N).
@@ -160,6 +160,8 @@ def kurtosis_sweep(points: list[IprPoint], *, inits: int = 4, lr: float = 0.05,
     the per-init values.
     """
     inits = check_int("inits", inits, minimum=1)
+    if not points:
+        raise ParameterError("points must hold at least one IprPoint")
     tasks = []
     for j, pt in enumerate(points):
         w0s = _inits(pt.task.n, inits, init_scale, seed, key)

@@ -76,6 +76,13 @@ def test_results_do_not_depend_on_worker_count(tmp_path):
         assert np.array_equal(ra["w_sim"], rb["w_sim"]) and ra["peak_theory"] == rb["peak_theory"]
 
 
+def test_sweep_needs_points(tmp_path):
+    from rfloc.validation import kurtosis_sweep
+
+    with pytest.raises(ParameterError, match="points"):
+        kurtosis_sweep([], store=TaskStore(tmp_path))
+
+
 def test_theory_amplifiers_per_model():
     assert theory_amplifier(TwoClass.ising()).kind == 1                    # binary closed form
     lin = theory_amplifier(TwoClass.elliptical("shell"))
