@@ -25,6 +25,11 @@ word; only on a tie with the threshold's leading digit (probability :math:`2^{-1
 48 more bits drawn. Spin 0 takes one digit too (its sign bit). Each spin therefore costs
 16 random bits on average, and
 :math:`P(\text{flip}) = \lfloor q\,2^{64}\rfloor / 2^{64}` exactly.
+
+The flip decision is computed without a branch (select the threshold by ``a``, take the
+sign bit of ``d - lead``, xor it into ``a``): flips happen with probability 0.2–0.35 at
+the reference couplings, and a mispredicted branch per flip made the kernel about twice
+slower. The random stream, and hence the samples for a given seed, are unchanged.
 """
 
 from __future__ import annotations
@@ -54,26 +59,33 @@ def ising_ring(next_u64, state: int, lead: np.ndarray, low: np.ndarray, rows: np
     left = 0
     for r in range(rows.shape[0]):
         row = rows[r]
-        s0 = 0.0
-        s = 0.0
-        for i in range(n):
+        if left == 0:
+            word = next_u64(state)
+            left = 4
+        d = np.int64(word & mask)
+        word >>= step
+        left -= 1
+        s0 = 1.0 - 2.0 * np.float64(d >> 15)          # +1 if d < 0x8000 else -1
+        out[row, 0] = s0
+        a = np.int64(0)                                # 0: s_i = s_0, 1: s_i = -s_0
+        for i in range(1, n):
             if left == 0:
                 word = next_u64(state)
                 left = 4
             d = np.int64(word & mask)
             word >>= step
             left -= 1
-            if i == 0:
-                s0 = 1.0 if d < 0x8000 else -1.0
-                s = s0
-            else:
-                k = n - i
-                col = 0 if s == s0 else 1
-                lead_digit = lead[k, col]
-                if d < lead_digit or (d == lead_digit
-                                      and (next_u64(state) >> step) < low[k, col]):
-                    s = -s
-            out[row, i] = s
+            k = n - i
+            # branch-free: the flips are unpredictable (a mispredicted branch per flip
+            # cost more than the rest of the step); only the rare tie branches
+            l0 = lead[k, 0]
+            lk = l0 ^ ((l0 ^ lead[k, 1]) & -a)        # lead[k, a]
+            diff = d - lk
+            flip = (diff >> 63) & 1                    # d < lead[k, a]
+            if diff == 0:
+                flip = np.int64((next_u64(state) >> step) < low[k, a])
+            a ^= flip
+            out[row, i] = s0 * np.float64(1 - 2 * a)
 
 
 # ====================================================================== normal variates

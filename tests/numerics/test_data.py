@@ -238,6 +238,56 @@ def test_ising_tie_breaking_bits_give_the_exact_flip_probability():
     assert_mean_near((out[:, 1] == -1.0).astype(float), low / 2.0**48)
 
 
+def _ising_ring_reference(words: list[int], lead: np.ndarray, low: np.ndarray, m: int,
+                          n: int) -> tuple[np.ndarray, int]:
+    """The documented digit-by-digit algorithm, with branches, in plain Python."""
+    pos, word, left = 0, 0, 0
+    out = np.empty((m, n))
+
+    def digit() -> int:
+        nonlocal pos, word, left
+        if left == 0:
+            word, left, pos = words[pos], 4, pos + 1
+        d, word, left = word & 0xFFFF, word >> 16, left - 1
+        return d
+
+    for r in range(m):
+        s0 = s = 1.0 if digit() < 0x8000 else -1.0
+        out[r, 0] = s
+        for i in range(1, n):
+            d, col = digit(), 0 if s == s0 else 1
+            lead_digit = int(lead[n - i, col])
+            if d < lead_digit:
+                s = -s
+            elif d == lead_digit:
+                tail, pos = words[pos], pos + 1
+                if tail >> 16 < int(low[n - i, col]):
+                    s = -s
+            out[r, i] = s
+    return out, pos
+
+
+@pytest.mark.parametrize("n, J", [(40, 0.7), (40, 0.3), (7, 1.2)])
+def test_branch_free_ising_kernel_equals_the_reference_algorithm(n, J):
+    # a scripted stream whose digits are often tied with either threshold column, so
+    # that both tie paths (a = +1 and a = -1) and the plain comparisons are all exercised
+    model, m = D.Ising(n, J), 400
+    gen = np.random.default_rng(3)
+    ties = np.unique(model._lead[1:])
+    digits = np.where(gen.random(8 * m * n) < 0.3, gen.choice(ties, 8 * m * n),
+                      gen.integers(0, 1 << 16, 8 * m * n)).astype(np.uint64)
+    stream = (digits.reshape(-1, 4) << np.arange(0, 64, 16, dtype=np.uint64)).sum(
+        axis=1, dtype=np.uint64)
+    state = np.concatenate([[np.uint64(0)], stream])
+    out = np.empty((m, n))
+    _data_kernels.ising_ring(_scripted_u64.ctypes, state.ctypes.data, model._lead,
+                             model._low, np.arange(m), out)
+    expected, used = _ising_ring_reference([int(w) for w in stream], model._lead,
+                                           model._low, m, n)
+    assert state[0] == used > m * n // 4 + 50           # many ties drew a tail word
+    np.testing.assert_array_equal(out, expected)
+
+
 # ---------------------------------------------------------------- normal variates
 def test_ziggurat_normals_match_the_normal_law():
     x = D._standard_normal(np.random.default_rng(21), np.empty(2_000_000))
