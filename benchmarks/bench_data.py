@@ -154,6 +154,11 @@ def main() -> None:
                  for name, mod in models.items()]
         print(f"  N={side**dim:<5d}" + " | ".join(cells))
 
+    task = D.TwoClass.ising()
+    batches = rate(lambda k: [task.sample(1000, gen) for _ in range(k)], 2000)
+    print(f"TwoClass.ising batches of 1000 (train_sgd's online draw): {batches:.0f} batches/s "
+          f"({1e6 / batches:.0f} us per batch)")
+
     shape_bytes = 10**6 * 40 * 8
     for name, model in (("Ising", ising), ("NLGP", D.NLGP(40, 3.0, g)),
                         ("TwoClass.ising", D.TwoClass.ising())):

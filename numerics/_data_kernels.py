@@ -88,6 +88,39 @@ def ising_ring(next_u64, state: int, lead: np.ndarray, low: np.ndarray, rows: np
             out[row, i] = s0 * np.float64(1 - 2 * a)
 
 
+
+@numba.njit(cache=True)
+def ising_two_class(next_u64, next_double, state: int, p: float, lead1: np.ndarray,
+                    low1: np.ndarray, lead0: np.ndarray, low0: np.ndarray, out: np.ndarray,
+                    y: np.ndarray) -> None:
+    """A labelled batch of two Ising rings in one call (``TwoClass`` of two ``Ising``).
+
+    Labels ``y[r] = 1.0`` if the next double (``next_double(state)``, NumPy's own
+    ``Generator.random`` draw) is below ``p``, else ``0.0``; then the class-1 rows, in
+    order, are filled by :func:`ising_ring` with ``lead1, low1``, then the class-0 rows
+    with ``lead0, low0``. This is the random stream of ``TwoClass.sample`` (labels from
+    ``gen.random(m)``, then each class through ``Ising._fill_rows``), without its
+    per-call overhead.
+    """
+    m = y.shape[0]
+    for r in range(m):
+        y[r] = 1.0 if next_double(state) < p else 0.0
+    rows = np.empty(m, dtype=np.int64)
+    n1 = 0
+    for r in range(m):
+        if y[r] == 1.0:
+            rows[n1] = r
+            n1 += 1
+    j = n1
+    for r in range(m):
+        if y[r] == 0.0:
+            rows[j] = r
+            j += 1
+    if n1 > 0:
+        ising_ring(next_u64, state, lead1, low1, rows[:n1], out)
+    if n1 < m:
+        ising_ring(next_u64, state, lead0, low0, rows[n1:], out)
+
 # ====================================================================== normal variates
 def ziggurat_tables(layers: int = 256) -> tuple[float, np.ndarray, np.ndarray]:
     r"""Layer edges of the Marsaglia–Tsang ziggurat for :math:`f(x) = e^{-x^2/2}`, x ≥ 0.

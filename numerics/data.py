@@ -783,8 +783,19 @@ class TwoClass:
         """
         m = _check_m(m)
         gen = as_generator(rng)
-        y = (gen.random(m) < self.p).astype(np.float64)
         X = np.empty((m, self.n), dtype=np.float64)
+        pos, neg = self.positive, self.negative
+        if type(pos) is Ising and type(neg) is Ising:
+            # one kernel call, same random stream as the general path below
+            y = np.empty(m, dtype=np.float64)
+            bitgen = gen.bit_generator
+            with bitgen.lock:
+                _data_kernels.ising_two_class(
+                    bitgen.ctypes.next_uint64, bitgen.ctypes.next_double,
+                    bitgen.ctypes.state_address, self.p, pos._lead, pos._low, neg._lead,
+                    neg._low, X, y)
+            return X, y
+        y = (gen.random(m) < self.p).astype(np.float64)
         for label, model in ((1.0, self.positive), (0.0, self.negative)):
             rows = np.flatnonzero(y == label)
             if rows.size:

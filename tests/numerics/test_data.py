@@ -195,6 +195,26 @@ def test_ising_configurations_follow_the_boltzmann_law():
     assert pvalue > 1e-4
 
 
+
+def test_two_ising_class_batches_follow_the_boltzmann_law_jointly_with_the_labels():
+    # the one-call TwoClass path: chi-square of (label, configuration) against
+    # Bernoulli(p) x Boltzmann(J_label), over many small batches (as online SGD draws)
+    n, J, p, m = 4, (1.1, 0.4), 0.3, 200_000
+    task = D.TwoClass.ising(n=n, J=J, p=p)
+    configs = np.array(list(itertools.product([-1.0, 1.0], repeat=n)))
+    expected = []
+    for prob, coupling in ((1 - p, J[1]), (p, J[0])):              # label 0, label 1
+        w = np.exp(coupling * np.sum(configs * np.roll(configs, -1, axis=1), axis=1))
+        expected.append(prob * w / w.sum())
+    gen = np.random.default_rng(31)
+    batches = [task.sample(40, gen) for _ in range(m // 40)]
+    X = np.concatenate([b[0] for b in batches])
+    y = np.concatenate([b[1] for b in batches])
+    codes = y.astype(int) * 2**n + ((X > 0) * (1 << np.arange(n)[::-1])).sum(axis=1)
+    counts = np.bincount(codes, minlength=2**(n + 1))
+    _, pvalue = stats.chisquare(counts, m * np.concatenate(expected))
+    assert pvalue > 1e-4
+
 def test_ising_consecutive_samples_are_independent():
     X = D.Ising(40, 0.7).sample(100_000, rng=10)
     lag1 = (X[1:] * X[:-1]).mean(axis=1)         # pixel-wise lag-1 products
@@ -327,6 +347,25 @@ def test_two_class_proportion_labels_and_class_statistics():
         assert_mean_near((rows * np.roll(rows, -1, axis=1)).mean(axis=1),
                          (t + t**39) / (1 + t**40))
 
+
+
+@pytest.mark.parametrize("bitgen", [np.random.PCG64, np.random.MT19937, np.random.Philox])
+@pytest.mark.parametrize("m", [0, 1, 17, 1000, 70_000])
+def test_two_ising_class_fast_path_equals_the_general_path(bitgen, m):
+    # TwoClass of two Ising models runs in one kernel; it must consume the generator
+    # exactly as the general path (labels from gen.random, then each class's rows)
+    task = D.TwoClass.ising(n=40, J=(0.7, 0.3), p=0.3)
+    fast, slow = np.random.Generator(bitgen(7)), np.random.Generator(bitgen(7))
+    X, y = task.sample(m, fast)
+    y_ref = (slow.random(m) < task.p).astype(np.float64)
+    X_ref = np.empty((m, 40))
+    for label, model in ((1.0, task.positive), (0.0, task.negative)):
+        rows = np.flatnonzero(y_ref == label)
+        if rows.size:
+            model._fill_rows(X_ref, rows, slow)
+    np.testing.assert_array_equal(y, y_ref)
+    np.testing.assert_array_equal(X, X_ref)
+    assert fast.random() == slow.random()
 
 def test_two_class_rows_match_class_covariances():
     task = D.TwoClass.nlgp(2.0, n=20, p=0.5)
