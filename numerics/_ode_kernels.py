@@ -4,9 +4,10 @@ Right-hand side, for each row ``w`` (N,) of a block of receptive fields (R, N):
 
 .. math:: f(w) = p\,\varphi\!\big(\Sigma_1 w / \sqrt{w^\top\Sigma_1 w}\big) - \bar\Sigma w .
 
-``mats`` is ``(cov1, covbar, both)`` with ``both = [cov1 | covbar]`` (N, 2N), so that one
-matrix product ``y @ both`` (BLAS, for blocks of :data:`GEMM_ROWS` rows or more) gives both
-products of a block (the covariances are symmetric). ``amp`` is the tuple
+``mats`` is ``(both, stack)`` with ``both = [cov1 | covbar]`` (N, 2N) and ``stack = [cov1;
+covbar]`` (2N, N) (its transpose, the covariances being symmetric): one pass over the rows of
+``stack`` gives both products of a block (BLAS ``y @ both`` for large N, see
+:func:`_products`). ``amp`` is the tuple
 ``(fast, kind, breaks, coeffs)``: ``fast`` (K, DEGREE+1) is the verified re-tabulation of
 :mod:`rfloc.numerics._fastphi` (K = 0: call ``phi_scalar`` per pixel), the rest the bridge's
 :class:`~rfloc.theory.bridge.AmplifierTable` arrays.
@@ -33,33 +34,79 @@ MAX_STEPS = 3
 UNDERFLOW = 4
 
 GEMM_ROWS = 8
-"""Blocks with at least this many rows multiply by BLAS, smaller ones by plain loops."""
+"""Blocks with at least this many rows (and :data:`BLAS_MIN_N` pixels) multiply by BLAS."""
+
+BLAS_MIN_N = 256
+"""Smaller covariances multiply by the register-blocked loops of :func:`_products`."""
 
 # Reassociation lets LLVM vectorise the sums; no-NaN/no-inf flags are deliberately absent
 # so that NaN and overflow still propagate to the divergence checks.
-_SUMS = {"reassoc", "contract"}
+_SUMS = {"reassoc", "contract", "nsz"}
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_SUMS)
+def _dot(u, v):
+    acc = 0.0
+    for i in range(u.shape[0]):
+        acc += u[i] * v[i]
+    return acc
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_SUMS)
 def _products(y, mats, prod):
-    """``prod[:, :N] = y @ cov1``, ``prod[:, N:] = y @ covbar`` for a block ``y`` (R, N)."""
-    cov1, covbar, both = mats
+    """``prod[:, :N] = y @ cov1``, ``prod[:, N:] = y @ covbar`` for a block ``y`` (R, N).
+
+    Below :data:`BLAS_MIN_N` pixels the products are plain loops over the rows of
+    ``stack = [cov1; covbar]`` (2N, N): dot products of contiguous rows, four rows of ``y``
+    by two rows of ``stack`` at a time so that every load feeds two or four FMAs (the
+    covariances are symmetric). BLAS would be no faster at this size and, called from
+    several Numba threads, its own thread pool would fight them for the cores.
+    """
+    both, stack = mats
     rows, n = y.shape
-    if rows >= GEMM_ROWS:
+    if rows >= GEMM_ROWS and n >= BLAS_MIN_N:
         np.dot(y, both, prod)
         return
-    for r in range(rows):
-        for i in range(n):
-            acc1 = 0.0
-            accb = 0.0
+    outs = stack.shape[0]
+    r = 0
+    while r + 4 <= rows:
+        y0 = y[r]
+        y1 = y[r + 1]
+        y2 = y[r + 2]
+        y3 = y[r + 3]
+        i = 0
+        while i + 2 <= outs:
+            a = stack[i]
+            b = stack[i + 1]
+            s0 = s1 = s2 = s3 = 0.0
+            t0 = t1 = t2 = t3 = 0.0
             for j in range(n):
-                acc1 += cov1[i, j] * y[r, j]
-                accb += covbar[i, j] * y[r, j]
-            prod[r, i] = acc1
-            prod[r, n + i] = accb
+                aj = a[j]
+                bj = b[j]
+                s0 += aj * y0[j]
+                s1 += aj * y1[j]
+                s2 += aj * y2[j]
+                s3 += aj * y3[j]
+                t0 += bj * y0[j]
+                t1 += bj * y1[j]
+                t2 += bj * y2[j]
+                t3 += bj * y3[j]
+            prod[r, i] = s0
+            prod[r + 1, i] = s1
+            prod[r + 2, i] = s2
+            prod[r + 3, i] = s3
+            prod[r, i + 1] = t0
+            prod[r + 1, i + 1] = t1
+            prod[r + 2, i + 1] = t2
+            prod[r + 3, i + 1] = t3
+            i += 2
+        r += 4
+    for rr in range(r, rows):
+        for i in range(outs):
+            prod[rr, i] = _dot(stack[i], y[rr])
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, fastmath=_SUMS)
 def _phi_into(x, r, amp, out):
     """``out[i] = phi(r * x[i])`` for finite ``x`` (``out`` doubles as scratch)."""
     fast, kind, breaks, coeffs = amp
@@ -80,18 +127,11 @@ def _phi_into(x, r, amp, out):
         v = out[i]
         c = min(int(v), cells - 1)
         t = 2.0 * (v - c) - 1.0
-        y = fast[c, DEGREE]
-        for d in range(DEGREE - 1, -1, -1):
-            y = y * t + fast[c, d]
+        cell = fast[c]
+        y = cell[DEGREE]
+        for d in range(DEGREE - 1, -1, -1):  # unrolled (DEGREE is a compile-time constant)
+            y = y * t + cell[d]
         out[i] = math.copysign(y, x[i])
-
-
-@numba.njit(cache=True, nogil=True, fastmath=_SUMS)
-def _dot(u, v):
-    acc = 0.0
-    for i in range(u.shape[0]):
-        acc += u[i] * v[i]
-    return acc
 
 
 @numba.njit(cache=True, nogil=True)
@@ -181,6 +221,32 @@ def _rk_step(w, h, tab, k0_valid, mats, p, amp, collapse2, work, w_new, code):
 
 
 @numba.njit(cache=True, nogil=True)
+def _euler_step(w, h, b0, mats, p, amp, collapse2, prod, phi, w_new, code):
+    """:func:`_rk_step` of a one-stage tableau ``b = [b0]`` (Euler), fused into one pass over
+    each row after the products, with the same arithmetic (``phi`` (N,) is scratch)."""
+    rows, n = w.shape
+    _products(w, mats, prod)
+    for r in range(rows):
+        q = _dot(w[r], prod[r, :n])
+        if not q < math.inf:
+            code[r] = DIVERGED
+        elif q <= collapse2:
+            code[r] = COLLAPSED
+        else:
+            code[r] = OK
+            _phi_into(prod[r, :n], 1.0 / math.sqrt(q), amp, phi)
+            finite = 0.0
+            for i in range(n):
+                w_new[r, i] = w[r, i] + h * (b0 * (p * phi[i] - prod[r, n + i]))
+                finite += w_new[r, i] * 0.0
+            if finite != 0.0:
+                code[r] = DIVERGED
+            continue
+        for i in range(n):
+            w_new[r, i] = w[r, i] + h * (b0 * 0.0)
+
+
+@numba.njit(cache=True, nogil=True)
 def _workspace(stages, rows, n):
     return (np.empty((stages, rows, n)), np.empty((rows, n)), np.empty((rows, 2 * n)),
             np.empty((rows, n)), np.zeros(rows, dtype=np.int64))
@@ -233,6 +299,7 @@ def integrate_fixed(w0, mats, p, amp, collapse2, tab, block, dt, n_steps, h_last
         w = w0[lo:lo + rows].copy()
         w_new = np.empty((rows, n))
         work = _workspace(stages, rows, n)
+        phi = np.empty(n)
         code = np.zeros(rows, dtype=np.int64)
         alive = np.ones(rows, dtype=np.bool_)
         j = 0
@@ -247,7 +314,10 @@ def integrate_fixed(w0, mats, p, amp, collapse2, tab, block, dt, n_steps, h_last
             if k == n_steps or not alive.any():
                 break
             h = dt if k < n_steps - 1 else h_last
-            _rk_step(w, h, tab, False, mats, p, amp, collapse2, work, w_new, code)
+            if stages == 1:
+                _euler_step(w, h, tab[1][0], mats, p, amp, collapse2, work[2], phi, w_new, code)
+            else:
+                _rk_step(w, h, tab, False, mats, p, amp, collapse2, work, w_new, code)
             for r in range(rows):
                 if alive[r] and code[r] != OK:
                     at = k + 1 if code[r] == DIVERGED else k

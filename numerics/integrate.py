@@ -290,7 +290,8 @@ def _run(w: np.ndarray, c1: np.ndarray, covbar: np.ndarray, p: float, amp: tuple
     rows, n = w.shape
     res = _RunResult(rows, n, grid.times.shape[0])
     counts = np.zeros((2, rows), dtype=np.int64)
-    mats = (c1, covbar, np.ascontiguousarray(np.hstack([c1, covbar])))
+    mats = (np.ascontiguousarray(np.hstack([c1, covbar])),
+            np.ascontiguousarray(np.vstack([c1, covbar])))
     tab = (tableau.a, tableau.b, tableau.e)
     stepper = None if fft is None else circ.BatchedStepper(fft, p, amp, collapse2, tableau)
     fails = (res.status, res.fail_step, res.fail_time)
