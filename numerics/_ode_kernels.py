@@ -134,7 +134,7 @@ def _phi_into(x, r, amp, out):
         out[i] = math.copysign(y, x[i])
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, fastmath=_SUMS)
 def assemble_rows(y, prod, p, amp, collapse2, out, code):
     """``out[r] = p phi(s1 / sqrt(y[r] @ s1)) - sb`` with ``s1, sb = prod[r, :N], prod[r, N:]``.
 
@@ -157,7 +157,7 @@ def assemble_rows(y, prod, p, amp, collapse2, out, code):
         out[r, :] = 0.0
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, fastmath=_SUMS)
 def stage_input(w, h, a, s, ks, y):
     """Stage ``s`` input: ``y = w + h * sum_{j<s} a[s, j] ks[j]`` for a block (R, N)."""
     rows, n = w.shape
@@ -171,7 +171,7 @@ def stage_input(w, h, a, s, ks, y):
             y[r, i] = w[r, i] + h * y[r, i]
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, fastmath=_SUMS)
 def finish_step(w, h, b, e, ks, w_new, err, code):
     """``w_new = w + h sum_s b_s ks[s]``, ``err = h sum_s e_s ks[s]``; ``code[r]`` becomes
     :data:`DIVERGED` where it is :data:`OK` but ``w_new[r]`` is not finite."""
@@ -220,7 +220,7 @@ def _rk_step(w, h, tab, k0_valid, mats, p, amp, collapse2, work, w_new, code):
     finish_step(w, h, b, e, ks, w_new, err, code)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, fastmath=_SUMS)
 def _euler_step(w, h, b0, mats, p, amp, collapse2, prod, phi, w_new, code):
     """:func:`_rk_step` of a one-stage tableau ``b = [b0]`` (Euler), fused into one pass over
     each row after the products, with the same arithmetic (``phi`` (N,) is scratch)."""
