@@ -341,8 +341,7 @@ class NLGP(_Copula):
         self.g = check_positive("g", g)
         super().__init__(n, xi, dim)
         self._marginal = ErfGaussian(self.g)
-        r = 2 * self.g**2 / (1 + 2 * self.g**2)
-        self._scale = 1.0 / math.sqrt(2.0 / math.pi * math.asin(r))
+        self._scale = 1.0 / self._marginal.z_norm
 
     @property
     def marginal(self) -> ErfGaussian:

@@ -375,7 +375,8 @@ class ErfGaussian(Marginal):
     def __init__(self, g: float) -> None:
         self.g = check_positive("g", g)
         self._g = sp.nsimplify(self.g)
-        self._norm = math.sqrt(2.0 / math.pi * math.asin(2 * self.g**2 / (1 + 2 * self.g**2)))
+        #: :math:`Z(g)` as a float (the numeric twin of :meth:`normaliser`)
+        self.z_norm = math.sqrt(2.0 / math.pi * math.asin(2 * self.g**2 / (1 + 2 * self.g**2)))
 
     @property
     def params(self) -> dict[str, float]:
@@ -416,10 +417,10 @@ class ErfGaussian(Marginal):
         return 2 / sp.pi * sp.atan(sp.sqrt(2) * self._g) / self.normaliser()
 
     def gaussian_transform(self, z: np.ndarray) -> np.ndarray:
-        return special.erf(self.g * np.asarray(z, dtype=np.float64)) / self._norm
+        return special.erf(self.g * np.asarray(z, dtype=np.float64)) / self.z_norm
 
     def expect(self, func: Callable[[np.ndarray], np.ndarray]) -> float:
-        g, c = self.g, self._norm
+        g, c = self.g, self.z_norm
         def f(t: float) -> float:
             return (float(func(np.array([math.erf(g * t) / c]))[0])
                     + float(func(np.array([-math.erf(g * t) / c]))[0])) * math.exp(
