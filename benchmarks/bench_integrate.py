@@ -204,8 +204,8 @@ def torus_fft() -> None:
     for m in (1, 64):
         w0 = np.random.default_rng(2).normal(size=(m, n * n)) * 0.007
         jobs = [lambda w0=w0, c=c: integrate_effective(w0, cov1, cov0, BINARY, steps * DT, DT,
-                                                       method="euler", circulant=c)
-                for c in (True, False)]
+                                                       method="euler", products=c)
+                for c in ("fft", "dense")]
         t_fft, t_dense = best_times(jobs, rounds=2)
         print(f"    M = {m:3d}: FFT products {steps / t_fft:8.0f} steps/s "
               f"({m * steps / t_fft:9.0f} RF-steps/s); dense Numba {steps / t_dense:7.0f} "

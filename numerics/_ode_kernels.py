@@ -4,11 +4,14 @@ Right-hand side, for each row ``w`` (N,) of a block of receptive fields (R, N):
 
 .. math:: f(w) = p\,\varphi\!\big(\Sigma_1 w / \sqrt{w^\top\Sigma_1 w}\big) - \bar\Sigma w .
 
-``mats`` is ``(both, stack)`` with ``both = [cov1 | covbar]`` (N, 2N) and ``stack = [cov1;
-covbar]`` (2N, N) (its transpose, the covariances being symmetric): one pass over the rows of
-``stack`` gives both products of a block (BLAS ``y @ both`` for large N, see
-:func:`_products`). ``amp`` is the tuple
-``(fast, kind, breaks, coeffs)``: ``fast`` (K, DEGREE+1) is the verified re-tabulation of
+``mats`` is ``(both, stack, tri)`` with ``both = [cov1 | covbar]`` (N, 2N) and ``stack =
+[cov1; covbar]`` (2N, N) (its transpose, the covariances being symmetric): one pass over the
+rows of ``stack`` gives both products of a block (BLAS ``y @ both`` for large N, see
+:func:`_products`). ``tri`` (2, ROWS, N) holds the :mod:`rfloc.numerics._markov` factors when
+both covariances are those of Markov chains on a ring, and has length 0 otherwise; products
+then cost O(N) per row, and Euler steps run on transposed blocks
+(:func:`_euler_step_markov`). ``amp`` is the tuple ``(fast, core, kind, breaks, coeffs)``:
+``fast`` (K, DEGREE+1) and ``core`` are the verified re-tabulation and core polynomial of
 :mod:`rfloc.numerics._fastphi` (K = 0: call ``phi_scalar`` per pixel), the rest the bridge's
 :class:`~rfloc.theory.bridge.AmplifierTable` arrays.
 
@@ -24,7 +27,8 @@ import math
 import numba
 import numpy as np
 
-from rfloc.numerics._fastphi import DEGREE
+from rfloc.numerics import _markov as markov
+from rfloc.numerics._fastphi import CORE_TERMS, DEGREE
 from rfloc.theory.bridge import KIND_LINEAR, phi_scalar
 
 OK = 0
@@ -53,16 +57,20 @@ def _dot(u, v):
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_SUMS)
-def _products(y, mats, prod):
+def _products(y, mats, prod, scratch):
     """``prod[:, :N] = y @ cov1``, ``prod[:, N:] = y @ covbar`` for a block ``y`` (R, N).
 
-    Below :data:`BLAS_MIN_N` pixels the products are plain loops over the rows of
-    ``stack = [cov1; covbar]`` (2N, N): dot products of contiguous rows, four rows of ``y``
+    Markov covariances (``tri`` not empty) go through :func:`rfloc.numerics._markov.products`
+    with ``scratch``. Below :data:`BLAS_MIN_N` pixels the products are plain loops over the
+    rows of ``stack = [cov1; covbar]`` (2N, N): dot products of contiguous rows, four rows of ``y``
     by two rows of ``stack`` at a time so that every load feeds two or four FMAs (the
     covariances are symmetric). BLAS would be no faster at this size and, called from
     several Numba threads, its own thread pool would fight them for the cores.
     """
-    both, stack = mats
+    both, stack, tri = mats
+    if tri.shape[0] > 0:
+        markov.products(y, tri, scratch, prod)
+        return
     rows, n = y.shape
     if rows >= GEMM_ROWS and n >= BLAS_MIN_N:
         np.dot(y, both, prod)
@@ -107,36 +115,50 @@ def _products(y, mats, prod):
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_SUMS)
-def _phi_into(x, r, amp, out):
-    """``out[i] = phi(r * x[i])`` for finite ``x`` (``out`` doubles as scratch)."""
-    fast, kind, breaks, coeffs = amp
+def _phi_of(a, amp, out):
+    """``out[i] = phi(a[i])`` for finite ``a`` (``out`` must not be ``a``).
+
+    Pixels with ``|a| <= a0`` take the core polynomial, evaluated for all of them in one loop
+    without lookups; the others are then overwritten from the cells.
+    """
+    fast, core, kind, breaks, coeffs = amp
     cells = fast.shape[0]
-    n = x.shape[0]
+    n = a.shape[0]
     if kind == KIND_LINEAR:
-        slope = coeffs[0, 0] * r
+        slope = coeffs[0, 0]
         for i in range(n):
-            out[i] = slope * x[i]
+            out[i] = slope * a[i]
         return
     if cells == 0:
         for i in range(n):
-            out[i] = phi_scalar(r * x[i], kind, breaks, coeffs)
+            out[i] = phi_scalar(a[i], kind, breaks, coeffs)
         return
+    a0 = core[0]
+    if a0 > 0.0:
+        for i in range(n):
+            x = a[i]
+            x2 = x * x
+            y = core[CORE_TERMS]
+            for k in range(CORE_TERMS - 1, 0, -1):  # unrolled (compile-time constant)
+                y = y * x2 + core[k]
+            out[i] = x * y
     for i in range(n):
-        out[i] = math.sqrt(1.0 - min(abs(r * x[i]), 1.0)) * cells
-    for i in range(n):
-        v = out[i]
-        c = min(int(v), cells - 1)
-        t = 2.0 * (v - c) - 1.0
-        cell = fast[c]
-        y = cell[DEGREE]
-        for d in range(DEGREE - 1, -1, -1):  # unrolled (DEGREE is a compile-time constant)
-            y = y * t + cell[d]
-        out[i] = math.copysign(y, x[i])
+        x = a[i]
+        if not abs(x) <= a0:
+            v = math.sqrt(1.0 - min(abs(x), 1.0)) * cells
+            c = max(0, min(int(v), cells - 1))  # max: never index with NaN's integer
+            t = 2.0 * (v - c) - 1.0
+            cell = fast[c]
+            y = cell[DEGREE]
+            for d in range(DEGREE - 1, -1, -1):
+                y = y * t + cell[d]
+            out[i] = math.copysign(y, x)
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_SUMS)
 def assemble_rows(y, prod, p, amp, collapse2, out, code):
-    """``out[r] = p phi(s1 / sqrt(y[r] @ s1)) - sb`` with ``s1, sb = prod[r, :N], prod[r, N:]``.
+    """``out[r] = p phi(s1 / sqrt(y[r] @ s1)) - sb`` with ``s1, sb = prod[r, :N], prod[r, N:]``
+    (``s1`` is rescaled in place).
 
     ``code[r]`` is :data:`DIVERGED` if :math:`y^\\top\\Sigma_1 y` is not finite,
     :data:`COLLAPSED` if it is ``<= collapse2`` (``out[r]`` is then zero), else :data:`OK`.
@@ -150,7 +172,10 @@ def assemble_rows(y, prod, p, amp, collapse2, out, code):
             code[r] = COLLAPSED
         else:
             code[r] = OK
-            _phi_into(prod[r, :n], 1.0 / math.sqrt(q), amp, out[r])
+            scale = 1.0 / math.sqrt(q)
+            for i in range(n):
+                prod[r, i] *= scale
+            _phi_of(prod[r, :n], amp, out[r])
             for i in range(n):
                 out[r, i] = p * out[r, i] - prod[r, n + i]
             continue
@@ -198,13 +223,12 @@ def finish_step(w, h, b, e, ks, w_new, err, code):
 def _rk_step(w, h, tab, k0_valid, mats, p, amp, collapse2, work, w_new, code):
     """One explicit Runge–Kutta step of any tableau for a block ``w`` (R, N).
 
-    ``tab = (a, b, e)``; ``work = (ks, y, prod, err, stage_code)`` with the stages ``ks``
-    (S, R, N). With ``k0_valid`` the first stage ``ks[0] = f(w)`` is reused. ``code[r]``
-    receives the first failure of row ``r`` (see :func:`finish_step`), ``err`` the error
-    estimate.
+    ``tab = (a, b, e)``; ``work`` from :func:`_workspace`, with the stages ``ks`` (S, R, N).
+    With ``k0_valid`` the first stage ``ks[0] = f(w)`` is reused. ``code[r]`` receives the
+    first failure of row ``r`` (see :func:`finish_step`), ``err`` the error estimate.
     """
     a, b, e = tab
-    ks, y, prod, err, stage_code = work
+    ks, y, prod, err, stage_code, _, scratch = work
     code[:] = OK
     for s in range(b.shape[0]):
         if s == 0 and k0_valid:
@@ -212,7 +236,7 @@ def _rk_step(w, h, tab, k0_valid, mats, p, amp, collapse2, work, w_new, code):
         if s > 0:
             stage_input(w, h, a, s, ks, y)
         x = w if s == 0 else y
-        _products(x, mats, prod)
+        _products(x, mats, prod, scratch)
         assemble_rows(x, prod, p, amp, collapse2, ks[s], stage_code)
         for r in range(w.shape[0]):
             if code[r] == OK:
@@ -221,11 +245,12 @@ def _rk_step(w, h, tab, k0_valid, mats, p, amp, collapse2, work, w_new, code):
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_SUMS)
-def _euler_step(w, h, b0, mats, p, amp, collapse2, prod, phi, w_new, code):
+def _euler_step(w, h, b0, mats, p, amp, collapse2, work, w_new, code):
     """:func:`_rk_step` of a one-stage tableau ``b = [b0]`` (Euler), fused into one pass over
-    each row after the products, with the same arithmetic (``phi`` (N,) is scratch)."""
+    each row after the products, with the same arithmetic."""
     rows, n = w.shape
-    _products(w, mats, prod)
+    prod, phi = work[2], work[5]
+    _products(w, mats, prod, work[6])
     for r in range(rows):
         q = _dot(w[r], prod[r, :n])
         if not q < math.inf:
@@ -234,7 +259,10 @@ def _euler_step(w, h, b0, mats, p, amp, collapse2, prod, phi, w_new, code):
             code[r] = COLLAPSED
         else:
             code[r] = OK
-            _phi_into(prod[r, :n], 1.0 / math.sqrt(q), amp, phi)
+            scale = 1.0 / math.sqrt(q)
+            for i in range(n):
+                prod[r, i] *= scale
+            _phi_of(prod[r, :n], amp, phi)
             finite = 0.0
             for i in range(n):
                 w_new[r, i] = w[r, i] + h * (b0 * (p * phi[i] - prod[r, n + i]))
@@ -246,10 +274,66 @@ def _euler_step(w, h, b0, mats, p, amp, collapse2, prod, phi, w_new, code):
             w_new[r, i] = w[r, i] + h * (b0 * 0.0)
 
 
+@numba.njit(cache=True, nogil=True, fastmath=_SUMS)
+def _euler_step_markov(w, h, b0, tri, p, amp, collapse2, scratch, w_new, code):
+    """:func:`_euler_step` for Markov covariances on a transposed block ``w`` (N, R).
+
+    The sweeps of :func:`rfloc.numerics._markov.sweep` and every pixel loop run across the R
+    rows, so the whole step vectorises; ``scratch = (x1, x0, vecs)`` as for
+    :func:`rfloc.numerics._markov.products`.
+    """
+    x1, x0, vecs = scratch
+    n, rows = w.shape
+    acc, scale, a, phi = vecs[0], vecs[1], vecs[2], vecs[3]
+    x1[:] = w
+    x0[:] = w
+    markov.sweep(x1, tri[0], acc)
+    markov.sweep(x0, tri[1], acc)
+    scale[:] = 0.0
+    for i in range(n):
+        wi = w[i]
+        si = x1[i]
+        for r in range(rows):
+            scale[r] += wi[r] * si[r]
+    for r in range(rows):
+        q = scale[r]
+        scale[r] = 0.0
+        if not q < math.inf:
+            code[r] = DIVERGED
+        elif q <= collapse2:
+            code[r] = COLLAPSED
+        else:
+            code[r] = OK
+            scale[r] = 1.0 / math.sqrt(q)
+    w1, w0 = tri[0, 4, 2], tri[1, 4, 2]
+    acc[:] = 0.0
+    for i in range(n):
+        s1 = x1[i]
+        s0 = x0[i]
+        wi = w[i]
+        wn = w_new[i]
+        for r in range(rows):
+            a[r] = s1[r] * scale[r] if scale[r] != 0.0 else 0.0
+        _phi_of(a, amp, phi)
+        for r in range(rows):
+            wn[r] = wi[r] + h * (b0 * (p * phi[r] - (w1 * s1[r] + w0 * s0[r])))
+            acc[r] += wn[r] * 0.0
+    for r in range(rows):
+        if code[r] != OK:
+            for i in range(n):
+                w_new[i, r] = w[i, r] + h * (b0 * 0.0)
+        elif acc[r] != 0.0:
+            code[r] = DIVERGED
+
+
 @numba.njit(cache=True, nogil=True)
-def _workspace(stages, rows, n):
+def _workspace(stages, rows, n, markov_rows):
+    """``(ks, y, prod, err, stage_code, phi, (x1, x0, vecs))``; the Markov scratch ``x1, x0``
+    (N, R), ``vecs`` (4, R) has ``markov_rows`` = R columns (0 without Markov products)."""
+    scratch = (np.empty((n, markov_rows)), np.empty((n, markov_rows)),
+               np.empty((4, markov_rows)))
     return (np.empty((stages, rows, n)), np.empty((rows, n)), np.empty((rows, 2 * n)),
-            np.empty((rows, n)), np.zeros(rows, dtype=np.int64))
+            np.empty((rows, n)), np.zeros(rows, dtype=np.int64), np.empty(n), scratch)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -293,29 +377,42 @@ def integrate_fixed(w0, mats, p, amp, collapse2, tab, block, dt, n_steps, h_last
     total, n = w0.shape
     stages = tab[1].shape[0]
     saves = save_steps.shape[0]
+    markov_rows = mats[2].shape[0] > 0
+    transposed = markov_rows and stages == 1
     for blk in numba.prange((total + block - 1) // block):
         lo = blk * block
         rows = min(block, total - lo)
-        w = w0[lo:lo + rows].copy()
-        w_new = np.empty((rows, n))
-        work = _workspace(stages, rows, n)
-        phi = np.empty(n)
+        if transposed:
+            w = np.empty((n, rows))
+            for r in range(rows):
+                for i in range(n):
+                    w[i, r] = w0[lo + r, i]
+        else:
+            w = w0[lo:lo + rows].copy()
+        w_new = np.empty_like(w)
+        work = _workspace(stages, rows, n, rows if markov_rows else 0)
         code = np.zeros(rows, dtype=np.int64)
         alive = np.ones(rows, dtype=np.bool_)
         j = 0
         for k in range(n_steps + 1):
             while j < saves and save_steps[j] == k:
                 for r in range(rows):
-                    if alive[r]:
-                        out[j, lo + r] = w[r]
-                    else:
+                    if not alive[r]:
                         out[j, lo + r] = np.nan
+                    elif transposed:
+                        for i in range(n):
+                            out[j, lo + r, i] = w[i, r]
+                    else:
+                        out[j, lo + r] = w[r]
                 j += 1
             if k == n_steps or not alive.any():
                 break
             h = dt if k < n_steps - 1 else h_last
-            if stages == 1:
-                _euler_step(w, h, tab[1][0], mats, p, amp, collapse2, work[2], phi, w_new, code)
+            if transposed:
+                _euler_step_markov(w, h, tab[1][0], mats[2], p, amp, collapse2, work[6], w_new,
+                                   code)
+            elif stages == 1:
+                _euler_step(w, h, tab[1][0], mats, p, amp, collapse2, work, w_new, code)
             else:
                 _rk_step(w, h, tab, False, mats, p, amp, collapse2, work, w_new, code)
             for r in range(rows):
@@ -348,7 +445,7 @@ def integrate_adaptive(w0, mats, p, amp, collapse2, tab, fsal, dt0, save_t, rtol
     for m in numba.prange(total):
         w = w0[m:m + 1].copy()
         w_new = np.empty((1, n))
-        work = _workspace(stages, 1, n)
+        work = _workspace(stages, 1, n, 1 if mats[2].shape[0] > 0 else 0)
         ks, err = work[0], work[3]
         code = np.zeros(1, dtype=np.int64)
         t = 0.0

@@ -8,7 +8,8 @@ r"""Integrator of the effective dynamics of one ReLU neuron (THEORY.md §2, equa
 
 with the amplifier :math:`\varphi` applied elementwise. Batches of initial conditions run in
 parallel inside Numba (no Python per step); large (block-)circulant covariances use FFT
-products. See ``docs/integrator.md``.
+products, covariances of Markov chains on a ring (the Ising ring) O(N) products through their
+cyclic tridiagonal inverse. See ``docs/integrator.md``.
 """
 
 from __future__ import annotations
@@ -32,8 +33,9 @@ from rfloc.errors import (
     check_positive,
 )
 from rfloc.numerics import _circulant as circ
+from rfloc.numerics import _markov as markov
 from rfloc.numerics import _ode_kernels as kern
-from rfloc.numerics._fastphi import tabulate
+from rfloc.numerics._fastphi import core, tabulate
 from rfloc.numerics._solvers import TABLEAUX, Controller, Tableau
 from rfloc.numerics.trajectory import Trajectory
 from rfloc.theory.bridge import KIND_BINARY, KIND_LINEAR, KIND_TABLE, AmplifierTable
@@ -43,10 +45,14 @@ __all__ = ["METHODS", "integrate_effective"]
 METHODS = ("euler", "rk4", "dopri5", "scipy-RK45")
 """Accepted ``method`` names: three Numba solvers and SciPy's ``solve_ivp`` reference."""
 
+PRODUCTS = ("auto", "dense", "fft", "markov")
+"""Accepted ``products``: how the covariances multiply the receptive fields."""
+
 FFT_MIN_N = 256
-"""With ``circulant=None``, FFT products are used for circulant covariances from this N on."""
+"""With ``products="auto"``, circulant covariances multiply by FFT from this N on."""
 
 _MAX_BLOCK = 64  # rows per parallel block: BLAS products stay single-threaded below this
+_MAX_MARKOV_BLOCK = 256  # rows per parallel block with Markov products
 
 _STATUS = {kern.DIVERGED: "diverged", kern.UNDERFLOW: "diverged",
            kern.COLLAPSED: "collapsed", kern.MAX_STEPS: "max_steps"}
@@ -69,7 +75,7 @@ def integrate_effective(
     max_steps: int = 10_000_000,
     on_failure: str = "raise",
     collapse_tol: float = 1e-12,
-    circulant: bool | None = None,
+    products: str = "auto",
     amplifier_tol: float = 1e-13,
 ) -> Trajectory:
     r"""Integrate :math:`\dot w = p\,\varphi(\Sigma_1 w/\|w\|_{\Sigma_1}) - \bar\Sigma w`.
@@ -116,11 +122,17 @@ def integrate_effective(
     collapse_tol : float
         Norm collapse: :math:`\|w\|_{\Sigma_1} \le` ``collapse_tol`` (the amplifier's argument
         is undefined at :math:`w = 0`), ``>= 0``.
-    circulant : bool, optional
-        Multiply by FFT (covariances must be circulant on a ring, or block-circulant with
-        circulant blocks on an n-by-n torus). None: do so when both are and N >=
-        :data:`FFT_MIN_N`. The FFT path steps the batch from Python with NumPy, the adaptive
-        step size shared by the batch.
+    products : {"auto", "dense", "fft", "markov"}
+        How :math:`\Sigma_1 w` and :math:`\bar\Sigma w` are computed. ``"dense"``: matrix
+        products. ``"fft"``: by FFT (both covariances circulant on a ring, or block-circulant
+        with circulant blocks on the same n-by-n torus); this path steps the batch from
+        Python with NumPy, the adaptive step size shared by the batch. ``"markov"``: both
+        covariances are those of Markov chains on a ring (cyclic tridiagonal inverse, e.g.
+        the Ising ring), O(N) per product (see :mod:`rfloc.numerics._markov`; not for the
+        ``"scipy-RK45"`` reference). ``"auto"`` (default): ``"markov"`` when both qualify
+        and N < :data:`FFT_MIN_N` (the test costs a Cholesky factorisation), else ``"fft"``
+        when both are circulant and N >= :data:`FFT_MIN_N`, else ``"dense"``.
+        The choice is recorded in ``params["products"]``.
     amplifier_tol : float
         Allowed absolute error of the integrator's fast re-tabulation of :math:`\varphi`
         (checked on build); 0 evaluates ``phi_scalar`` per pixel (slower).
@@ -159,13 +171,16 @@ def integrate_effective(
         raise ParameterError(f"on_failure must be 'raise' or 'return', got {on_failure!r}")
     collapse_tol = check_positive("collapse_tol", collapse_tol, strict=False)
     amplifier_tol = check_positive("amplifier_tol", amplifier_tol, strict=False)
-    if circulant not in (None, True, False):
-        raise ParameterError(f"circulant must be None, True or False, got {circulant!r}")
-    fft = _fft_products(c1, c0, p, circulant)
+    if products not in PRODUCTS:
+        raise ParameterError(f"products must be one of {PRODUCTS}, got {products!r}")
     c1, c0 = 0.5 * (c1 + c1.T), 0.5 * (c0 + c0.T)
+    tableau = TABLEAUX.get(method)
+    if tableau is None and products in ("fft", "markov"):
+        raise ParameterError(f"products={products!r} is for the Numba methods; method="
+                             f"{method!r} multiplies dense matrices (use products='auto')")
+    fft, tri = _structure(c1, c0, p, products if tableau is not None else "dense")
     covbar = p * c1 + (1.0 - p) * c0
 
-    tableau = TABLEAUX.get(method)
     fixed = tableau is not None and not tableau.adaptive
     grid = _Grid(t_end, dt, save_every, save_at, fixed, max_steps)
     params = {
@@ -173,7 +188,8 @@ def integrate_effective(
         "batched": batched, "save_every": grid.save_every,
         "save_at": None if save_at is None else grid.times.tolist(),
         "rtol": rtol, "atol": atol, "max_steps": max_steps, "collapse_tol": collapse_tol,
-        "circulant": fft is not None and tableau is not None, "amplifier_tol": amplifier_tol,
+        "products": "fft" if fft is not None else "markov" if tri.shape[0] else "dense",
+        "amplifier_tol": amplifier_tol,
         "amplifier_kind": table.kind,
         "sha256": {"w0": _digest(w), "cov1": _digest(c1), "cov0": _digest(c0),
                    "amplifier": _digest(table.breaks, table.coeffs)},
@@ -182,9 +198,12 @@ def integrate_effective(
         run = _run_scipy(w, c1, covbar, p, table, grid.times, rtol, atol, collapse_tol**2)
     else:
         fast = tabulate(table, amplifier_tol)
+        centre = core(table, amplifier_tol)
         params["amplifier_cells"] = fast.shape[0]
-        amp = (fast, table.kind, table.breaks, table.coeffs)
-        run = _run(w, c1, covbar, p, amp, collapse_tol**2, tableau, fft, grid, rtol, atol)
+        params["amplifier_core_radius"] = float(centre[0])
+        amp = (fast, centre, table.kind, table.breaks, table.coeffs)
+        run = _run(w, c1, covbar, p, amp, collapse_tol**2, tableau, (fft, tri), grid, rtol,
+                   atol)
     stats: dict[str, Any] = {"steps": run.steps, "rejected": run.rejected}
     if run.rhs_evals is not None:
         stats["rhs_evals"] = run.rhs_evals
@@ -285,23 +304,28 @@ class _RunResult:
 
 
 def _run(w: np.ndarray, c1: np.ndarray, covbar: np.ndarray, p: float, amp: tuple,
-         collapse2: float, tableau: Tableau, fft: circ.FFTProducts | None, grid: _Grid,
+         collapse2: float, tableau: Tableau, structure: tuple, grid: _Grid,
          rtol: float, atol: float) -> _RunResult:
     rows, n = w.shape
     res = _RunResult(rows, n, grid.times.shape[0])
     counts = np.zeros((2, rows), dtype=np.int64)
+    fft, tri = structure
     mats = (np.ascontiguousarray(np.hstack([c1, covbar])),
-            np.ascontiguousarray(np.vstack([c1, covbar])))
+            np.ascontiguousarray(np.vstack([c1, covbar])), tri)
     tab = (tableau.a, tableau.b, tableau.e)
     stepper = None if fft is None else circ.BatchedStepper(fft, p, amp, collapse2, tableau)
     fails = (res.status, res.fail_step, res.fail_time)
     if not tableau.adaptive:
         plan = (grid.dt, grid.n_steps, grid.h_last, grid.steps, res.out, *fails)
         if stepper is None:
-            if n >= FFT_MIN_N:  # products dominate: one Numba thread, BLAS runs them threaded
+            threads = numba.get_num_threads()
+            if tri.shape[0]:  # O(N) products: wide (transposed) blocks vectorise best
+                block = min(_MAX_MARKOV_BLOCK, -(-rows // threads))
+                workers = -(-rows // block)
+            elif n >= FFT_MIN_N:  # products dominate: one Numba thread, BLAS runs them threaded
                 block, workers = min(rows, _MAX_BLOCK), 1
             else:
-                block = min(_MAX_BLOCK, -(-rows // numba.get_num_threads()))
+                block = min(_MAX_BLOCK, -(-rows // threads))
                 workers = -(-rows // block)
             with _threads(workers):
                 kern.integrate_fixed(w, mats, p, amp, collapse2, tab, block, *plan)
@@ -457,26 +481,37 @@ def _check_psd(name: str, eigenvalues: np.ndarray) -> None:
                              f"is {low:.3g}")
 
 
-def _fft_products(c1: np.ndarray, c0: np.ndarray, p: float,
-                  circulant: bool | None) -> circ.FFTProducts | None:
-    """Check both covariances are PSD; FFT products if ``circulant`` asks for / allows them."""
+def _structure(c1: np.ndarray, c0: np.ndarray, p: float,
+               products: str) -> tuple[circ.FFTProducts | None, np.ndarray]:
+    """Check both covariances are PSD; the FFT products and Markov factors ``products`` asks
+    for or (``"auto"``) allows. Markov factors are ``(2, ROWS, N)``, or ``(0, ROWS, N)``."""
     n = c1.shape[0]
-    dims1 = circ.circulant_dims(c1) if circulant is not False else None
+    none = np.zeros((0, markov.ROWS, n))
+    if products == "markov" or (products == "auto" and n < FFT_MIN_N):
+        f1 = markov.factor(c1, p)
+        f0 = markov.factor(c0, 1.0 - p) if f1 is not None else None
+        if f0 is not None:  # both positive definite (Cholesky succeeded)
+            return None, np.stack([f1, f0])
+        if products == "markov":
+            raise ParameterError(
+                "products='markov' needs cov1 and cov0 both positive definite with a cyclic "
+                "tridiagonal inverse (Markov chains on a ring, e.g. ising_covariance)")
+    dims1 = circ.circulant_dims(c1) if products in ("auto", "fft") else None
     dims0 = circ.circulant_dims(c0) if dims1 is not None else None
-    if circulant and (dims1 is None or dims0 != dims1):
+    if products == "fft" and (dims1 is None or dims0 != dims1):
         raise ParameterError(
-            "circulant=True needs cov1 and cov0 both circulant on a ring of N pixels or both "
+            "products='fft' needs cov1 and cov0 both circulant on a ring of N pixels or both "
             "block-circulant with circulant blocks on the same n-by-n torus")
     if dims1 is None or dims0 != dims1:
         _check_psd("cov1", np.linalg.eigvalsh(c1))
         _check_psd("cov0", np.linalg.eigvalsh(c0))
-        return None
+        return None, none
     eig1, eig0 = circ.spectrum(c1, dims1), circ.spectrum(c0, dims1)
     _check_psd("cov1", eig1)
     _check_psd("cov0", eig0)
-    if not circulant and n < FFT_MIN_N:
-        return None
-    return circ.FFTProducts(dims1, eig1, p * eig1 + (1.0 - p) * eig0)
+    if products == "auto" and n < FFT_MIN_N:
+        return None, none
+    return circ.FFTProducts(dims1, eig1, p * eig1 + (1.0 - p) * eig0), none
 
 
 def _check_amplifier(amplifier: Any) -> AmplifierTable:

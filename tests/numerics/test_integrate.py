@@ -18,14 +18,14 @@ from scipy.linalg import eigh
 from scipy.special import erf
 
 from rfloc.errors import IntegrationError, ParameterError
-from rfloc.numerics import _fastphi
+from rfloc.numerics import _fastphi, _markov
 from rfloc.numerics._solvers import DOPRI5, EULER, RK4
 from rfloc.numerics.integrate import integrate_effective
 from rfloc.numerics.metrics import cosine, ipr
 from rfloc.numerics.trajectory import Trajectory
 from rfloc.theory import amplifier
 from rfloc.theory.bridge import AmplifierTable
-from rfloc.theory.covariance import ising_covariance, torus
+from rfloc.theory.covariance import gaussian_kernel, ising_covariance, torus
 from rfloc.theory.marginals import Binary, Laplace
 
 N = 40
@@ -61,10 +61,11 @@ def tight_reference():
 
 # ---------------------------------------------------------------- Euler = SGD in expectation
 @pytest.mark.parametrize("amplifier_tol", [1e-13, 0.0])
-def test_euler_matches_plain_numpy_euler(amplifier_tol):
+@pytest.mark.parametrize("products", ["dense", "markov"])
+def test_euler_matches_plain_numpy_euler(amplifier_tol, products):
     w0 = small_inits(6, seed=1)
     traj = integrate_effective(w0, COV1, COV0, BINARY, 100.0, 0.05, method="euler",
-                               save_every=500, amplifier_tol=amplifier_tol)
+                               save_every=500, amplifier_tol=amplifier_tol, products=products)
     w, saved = w0.copy(), [w0.copy()]
     for k in range(1, 2001):
         w = w + 0.05 * numpy_rhs(w, COV1, COV0, binary_phi)
@@ -125,6 +126,25 @@ def test_fast_amplifier_table_meets_its_tolerance(table):
     assert coeffs.shape[0] > 0
     assert _fastphi.max_error(table, coeffs) <= 1e-13
     assert _fastphi.tabulate(AmplifierTable.linear(0.7), 1e-13).shape[0] == 0
+
+
+@pytest.mark.parametrize(("table", "closed_form"), [
+    (BINARY, binary_phi),
+    (AmplifierTable.fit(lambda th: math.sin(th) ** 3), lambda a: a**3),
+    (amplifier(Laplace()).table, None),
+])
+def test_core_polynomial_meets_its_tolerance(table, closed_form):
+    """The lookup-free core polynomial, at random points (not its check grid), against the
+    table and, where there is one, the closed form."""
+    centre = _fastphi.core(table, 1e-13)
+    a0 = centre[0]
+    assert 0.2 <= a0 < 1
+    a = np.random.default_rng(5).uniform(-a0, a0, 50_000)
+    approx = _fastphi.core_eval(centre[1:], a)
+    assert np.max(np.abs(approx - table(a))) <= 1e-13
+    if closed_form is not None:
+        assert np.max(np.abs(approx - closed_form(a))) <= 2e-13
+    assert not np.any(_fastphi.core(AmplifierTable.linear(0.7), 1e-13))
 
 
 # ---------------------------------------------------------------- orders of convergence
@@ -298,35 +318,77 @@ def test_fft_products_match_dense(method, geometry):
         cov1, cov0 = torus(ising_covariance(8, 0.7)), torus(ising_covariance(8, 0.3))
     w0 = small_inits(3, seed=10, n=cov1.shape[0], scale=0.05)
     kw = {"method": method, "save_every": 25, "rtol": 1e-10, "atol": 1e-12}
-    dense = integrate_effective(w0, cov1, cov0, BINARY, 5.0, 0.02, circulant=False, **kw)
-    fft = integrate_effective(w0, cov1, cov0, BINARY, 5.0, 0.02, circulant=True, **kw)
-    assert fft.params["circulant"] and not dense.params["circulant"]
+    dense = integrate_effective(w0, cov1, cov0, BINARY, 5.0, 0.02, products="dense", **kw)
+    fft = integrate_effective(w0, cov1, cov0, BINARY, 5.0, 0.02, products="fft", **kw)
+    assert fft.params["products"] == "fft" and dense.params["products"] == "dense"
     tol = 1e-8 if method == "dopri5" else 1e-13  # FFT path: one step size for the batch
     np.testing.assert_allclose(fft.w, dense.w, rtol=0, atol=tol)
 
 
-def test_circulant_auto_detection_and_rejection():
+@pytest.mark.parametrize("method", ["euler", "rk4", "dopri5"])
+@pytest.mark.parametrize("m", [1, 5, 70])
+def test_markov_products_match_dense(method, m):
+    """O(N) products through the cyclic tridiagonal precision of the Ising ring = dense
+    products, for single rows, small blocks and several parallel blocks (transposed Euler)."""
+    w0 = small_inits(m, seed=13, scale=0.05)
+    kw = {"method": method, "save_every": 25, "rtol": 1e-10, "atol": 1e-12}
+    dense = integrate_effective(w0, COV1, COV0, BINARY, 5.0, 0.02, products="dense", **kw)
+    fast = integrate_effective(w0, COV1, COV0, BINARY, 5.0, 0.02, products="markov", **kw)
+    assert fast.params["products"] == "markov" and dense.params["products"] == "dense"
+    np.testing.assert_allclose(fast.w, dense.w, rtol=0, atol=1e-12)
+
+
+def test_markov_factors_reproduce_the_covariance():
+    """The factors' products equal the dense matrix for Ising rings (odd and even N), an open
+    AR(1) chain; refused for covariances whose inverse is not tridiagonal, and (rather than
+    inaccurate) for nearly singular ones."""
+    for n, coupling in ((3, 0.5), (7, 1.0), (7, 2.0), (7, 3.0), (40, 0.7), (101, 0.05)):
+        cov = ising_covariance(n, coupling)
+        fac = _markov.factor(cov)
+        if fac is None:
+            assert np.linalg.cond(cov) > 1e3
+            continue
+        x = np.eye(n)
+        _markov.sweep(x, fac, np.empty(n))
+        np.testing.assert_allclose(x, cov, rtol=0, atol=1e-12)
+    assert _markov.factor(ising_covariance(40, 0.7)) is not None
+    chain = 0.6 ** np.abs(np.subtract.outer(np.arange(12), np.arange(12)))
+    assert _markov.factor(chain) is not None
+    assert _markov.factor(gaussian_kernel(N, 3.0)) is None
+    assert _markov.factor(COV1 @ COV1) is None  # pentadiagonal inverse
+    assert _markov.factor(-COV1) is None  # not positive definite
+
+
+def test_products_auto_detection_and_rejection():
     w0 = small_inits(1, seed=11)[0]
-    assert not integrate_effective(w0, COV1, COV0, BINARY, 0.1, 0.05).params["circulant"]
+    assert integrate_effective(w0, COV1, COV0, BINARY, 0.1, 0.05).params["products"] == "markov"
+    gauss1, gauss0 = gaussian_kernel(N, 3.0), gaussian_kernel(N, 1.0)
+    assert integrate_effective(w0, gauss1, gauss0, BINARY, 0.1, 0.05).params["products"] == \
+        "dense"
     big1, big0 = torus(ising_covariance(16, 0.7)), torus(ising_covariance(16, 0.3))
     w_big = small_inits(1, seed=11, n=256)[0]
-    assert integrate_effective(w_big, big1, big0, BINARY, 0.1, 0.05).params["circulant"]
+    assert integrate_effective(w_big, big1, big0, BINARY, 0.1, 0.05).params["products"] == "fft"
     shuffled = np.random.default_rng(0).permutation(N)
-    with pytest.raises(ParameterError, match="circulant=True"):
+    with pytest.raises(ParameterError, match="products='fft'"):
         integrate_effective(w0, COV1[np.ix_(shuffled, shuffled)], COV0, BINARY, 0.1, 0.05,
-                            circulant=True)
+                            products="fft")
+    with pytest.raises(ParameterError, match="products='markov'"):
+        integrate_effective(w0, gauss1, gauss0, BINARY, 0.1, 0.05, products="markov")
+    with pytest.raises(ParameterError, match="products='markov' is for the Numba methods"):
+        integrate_effective(w0, COV1, COV0, BINARY, 0.1, 0.05, method="scipy-RK45",
+                            products="markov")
 
 
 # ---------------------------------------------------------------- failures
-@pytest.mark.parametrize("circulant", [False, True])
-def test_divergence_is_reported(circulant):
+@pytest.mark.parametrize("products", ["dense", "fft", "markov"])
+def test_divergence_is_reported(products):
     w0 = small_inits(3, seed=12)
     # Euler is unstable for dt > 2 / lambda_max(covbar) ~ 0.7
     with pytest.raises(IntegrationError, match=r"diverged at step \d+, t = "):
         integrate_effective(w0, COV1, COV0, BINARY, 2000.0, 2.0, method="euler",
-                            circulant=circulant)
+                            products=products)
     traj = integrate_effective(w0, COV1, COV0, BINARY, 2000.0, 2.0, method="euler",
-                               circulant=circulant, on_failure="return", save_every=10)
+                               products=products, on_failure="return", save_every=10)
     assert traj.status == "diverged" and not traj.ok
     assert "initial condition" in traj.message and "NaN/overflow" in traj.message
     assert traj.stats["status"] == ["diverged"] * 3
@@ -419,7 +481,7 @@ def _bad(**override):
     ({"rtol": 0.0}, r"rtol must be finite and in \(0, inf\)"),
     ({"on_failure": "ignore"}, "on_failure must be"),
     ({"collapse_tol": -1.0}, r"collapse_tol must be finite and in \[0, inf\)"),
-    ({"circulant": "yes"}, "circulant must be None, True or False"),
+    ({"products": "sparse"}, "products must be one of"),
 ])
 def test_invalid_inputs_name_the_parameter(override, match):
     with pytest.raises(ParameterError, match=match):

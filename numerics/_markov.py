@@ -1,0 +1,161 @@
+r"""Covariances of Markov chains on a ring: products in :math:`O(N)` through the precision.
+
+The covariance of a stationary Markov chain on a ring of N pixels (the zero-field Ising ring,
+:math:`C_d = (t^d + t^{N-d})/(1 + t^N)` with :math:`t = \tanh J`; a circular AR(1) process)
+has a *cyclic tridiagonal* inverse :math:`Q = C^{-1}`: diagonal :math:`\alpha_i`,
+neighbour couplings :math:`\beta_i = Q_{i,i+1}` (indices mod N) and nothing else. Then
+:math:`x = C y` solves :math:`Q x = y`, which costs a few operations per pixel instead of
+the N of a dense row.
+
+The cyclic system is solved by the Sherman–Morrison formula: with :math:`\gamma = -\alpha_0`,
+:math:`Q = T + u v^\top`, :math:`u = (\gamma, 0, \dots, 0, \beta_{N-1})^\top`,
+:math:`v = (1, 0, \dots, 0, \beta_{N-1}/\gamma)^\top` and :math:`T` the tridiagonal matrix
+with :math:`T_{00} = \alpha_0 - \gamma`, :math:`T_{N-1,N-1} = \alpha_{N-1} -
+\beta_{N-1}^2/\gamma`,
+
+.. math:: x = T^{-1}y - \frac{v^\top T^{-1}y}{1 + v^\top z}\, z, \qquad z = T^{-1}u,
+
+where :math:`T^{-1}y` is one forward and one backward sweep with the LU factors of
+:math:`T`, and :math:`z` is computed once. :func:`factor` checks the result against the
+dense covariance before anything uses it.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numba
+import numpy as np
+
+ROWS = 5
+"""Rows of a factor array: multipliers, inverse pivots, couplings, z, scalars."""
+
+_BAND_RTOL = 1e-10  # |Q_ij| beyond the neighbours, relative to max |Q|
+_CHECK_RTOL = 1e-12  # fast products against the dense covariance, relative to max |C|
+_SUMS = {"reassoc", "contract", "nsz"}  # vectorisable sums; NaN and inf still propagate
+
+
+def factor(cov: np.ndarray, weight: float = 1.0) -> np.ndarray | None:
+    r"""Factors ``(ROWS, N)`` of ``cov`` for :func:`sweep`, or None if it is not Markov.
+
+    ``cov`` qualifies when N >= 3, it is positive definite, its inverse vanishes (to
+    ``1e-10`` of its largest entry) beyond ring distance 1, and the fast products reproduce
+    ``cov`` to ``1e-12`` of its largest entry. Row 4 holds the scalars
+    ``(beta_{N-1}/gamma, 1/(1 + v.z), weight)``, the weight being that of ``cov`` in
+    :math:`\bar\Sigma` (used by :func:`products`). Results are cached by content.
+    """
+    cov = np.ascontiguousarray(cov, dtype=np.float64)
+    fac = _factor(cov.tobytes(), cov.shape[0])
+    if fac is None:
+        return None
+    fac = fac.copy()
+    fac[4, 2] = weight
+    return fac
+
+
+@functools.lru_cache(maxsize=32)
+def _factor(data: bytes, n: int) -> np.ndarray | None:
+    cov = np.frombuffer(data).reshape(n, n)
+    if n < 3:
+        return None
+    try:
+        chol = np.linalg.cholesky(cov)
+    except np.linalg.LinAlgError:
+        return None
+    eye = np.eye(n)
+    inv_chol = np.linalg.solve(chol, eye)
+    prec = inv_chol.T @ inv_chol
+    idx = np.arange(n)
+    dist = np.abs(idx[:, None] - idx[None, :])
+    far = np.minimum(dist, n - dist) > 1
+    if np.max(np.abs(prec[far]), initial=0.0) > _BAND_RTOL * np.max(np.abs(prec)):
+        return None
+    alpha = np.diag(prec).copy()
+    beta = 0.5 * (prec[idx, (idx + 1) % n] + prec[(idx + 1) % n, idx])
+    gamma = -alpha[0]
+    diag = alpha.copy()
+    diag[0] -= gamma
+    diag[-1] -= beta[-1] ** 2 / gamma
+    mult = np.zeros(n)
+    pivot = np.empty(n)
+    pivot[0] = diag[0]
+    for i in range(1, n):
+        mult[i] = beta[i - 1] / pivot[i - 1]
+        pivot[i] = diag[i] - mult[i] * beta[i - 1]
+    if not np.all(np.isfinite(pivot)) or np.min(np.abs(pivot)) <= 1e-12 * np.max(np.abs(diag)):
+        return None
+    fac = np.zeros((ROWS, n))
+    fac[0], fac[1], fac[2] = mult, 1.0 / pivot, beta
+    fac[4, 0] = beta[-1] / gamma
+    z = np.zeros((n, 1))
+    z[0, 0], z[-1, 0] = gamma, beta[-1]
+    sweep(z, fac, np.empty(1))  # with 1/(1 + v.z) = 0 (not yet known): z = T^-1 u
+    fac[3] = z[:, 0]
+    fac[4, 1] = 1.0 / (1.0 + z[0, 0] + fac[4, 0] * z[-1, 0])
+    out = eye.copy()
+    sweep(out, fac, np.empty(n))
+    if not np.all(np.isfinite(out)) or \
+            np.max(np.abs(out - cov)) > _CHECK_RTOL * np.max(np.abs(cov)):
+        return None
+    return fac
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_SUMS)
+def sweep(x, fac, c):
+    r"""``x[:, r] <- C x[:, r]`` for every column of ``x`` (N, R), ``C`` given by ``fac``.
+
+    The recurrences run along the pixels (axis 0) and are vectorised across the R columns.
+    ``c`` (R,) is scratch. ``fac[4, 2]`` (the weight) is not applied.
+    """
+    n, cols = x.shape
+    mult, dinv, beta, z = fac[0], fac[1], fac[2], fac[3]
+    for i in range(1, n):
+        m = mult[i]
+        prev = x[i - 1]
+        cur = x[i]
+        for r in range(cols):
+            cur[r] -= m * prev[r]
+    last = x[n - 1]
+    d = dinv[n - 1]
+    for r in range(cols):
+        last[r] *= d
+    for i in range(n - 2, -1, -1):
+        b = beta[i]
+        d = dinv[i]
+        nxt = x[i + 1]
+        cur = x[i]
+        for r in range(cols):
+            cur[r] = (cur[r] - b * nxt[r]) * d
+    first = x[0]
+    vlast, cinv = fac[4, 0], fac[4, 1]
+    for r in range(cols):
+        c[r] = (first[r] + vlast * last[r]) * cinv
+    for i in range(n):
+        zi = z[i]
+        cur = x[i]
+        for r in range(cols):
+            cur[r] -= zi * c[r]
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_SUMS)
+def products(y, tri, scratch, prod):
+    r"""``prod[:, :N] = y @ cov1``, ``prod[:, N:] = y @ covbar`` for a block ``y`` (R, N).
+
+    ``tri`` (2, ROWS, N) holds the factors of ``cov1`` and ``cov0`` with the weights ``p`` and
+    ``1 - p`` of :math:`\bar\Sigma`; ``scratch = (x1, x0, vecs)`` with ``x1, x0`` (N, R) and
+    ``vecs`` (4, R). The block is transposed once in and once out.
+    """
+    x1, x0, vecs = scratch
+    rows, n = y.shape
+    for i in range(n):
+        for r in range(rows):
+            x1[i, r] = y[r, i]
+    x0[:] = x1
+    sweep(x1, tri[0], vecs[0])
+    sweep(x0, tri[1], vecs[0])
+    w1, w0 = tri[0, 4, 2], tri[1, 4, 2]
+    for r in range(rows):
+        for i in range(n):
+            a = x1[i, r]
+            prod[r, i] = a
+            prod[r, n + i] = w1 * a + w0 * x0[i, r]
