@@ -28,7 +28,10 @@ import numba
 import numpy as np
 
 ROWS = 5
-"""Rows of a factor array: multipliers, inverse pivots, couplings, z, scalars."""
+"""Rows of a factor array: multipliers, inverse pivots, couplings over pivots, z, scalars."""
+
+MIN_SWEEP_ROWS = 4
+"""Blocks from this many rows are swept transposed, across the rows (see :func:`products`)."""
 
 _BAND_RTOL = 1e-10  # |Q_ij| beyond the neighbours, relative to max |Q|
 _CHECK_RTOL = 1e-12  # fast products against the dense covariance, relative to max |C|
@@ -85,7 +88,7 @@ def _factor(data: bytes, n: int) -> np.ndarray | None:
     if not np.all(np.isfinite(pivot)) or np.min(np.abs(pivot)) <= 1e-12 * np.max(np.abs(diag)):
         return None
     fac = np.zeros((ROWS, n))
-    fac[0], fac[1], fac[2] = mult, 1.0 / pivot, beta
+    fac[0], fac[1], fac[2] = mult, 1.0 / pivot, beta / pivot
     fac[4, 0] = beta[-1] / gamma
     z = np.zeros((n, 1))
     z[0, 0], z[-1, 0] = gamma, beta[-1]
@@ -108,7 +111,7 @@ def sweep(x, fac, c):
     ``c`` (R,) is scratch. ``fac[4, 2]`` (the weight) is not applied.
     """
     n, cols = x.shape
-    mult, dinv, beta, z = fac[0], fac[1], fac[2], fac[3]
+    mult, dinv, upper, z = fac[0], fac[1], fac[2], fac[3]
     for i in range(1, n):
         m = mult[i]
         prev = x[i - 1]
@@ -120,12 +123,12 @@ def sweep(x, fac, c):
     for r in range(cols):
         last[r] *= d
     for i in range(n - 2, -1, -1):
-        b = beta[i]
+        u = upper[i]
         d = dinv[i]
         nxt = x[i + 1]
         cur = x[i]
         for r in range(cols):
-            cur[r] = (cur[r] - b * nxt[r]) * d
+            cur[r] = cur[r] * d - u * nxt[r]  # one FMA on the recurrence's critical path
     first = x[0]
     vlast, cinv = fac[4, 0], fac[4, 1]
     for r in range(cols):
@@ -143,10 +146,15 @@ def products(y, tri, scratch, prod):
 
     ``tri`` (2, ROWS, N) holds the factors of ``cov1`` and ``cov0`` with the weights ``p`` and
     ``1 - p`` of :math:`\bar\Sigma`; ``scratch = (x1, x0, vecs)`` with ``x1, x0`` (N, R) and
-    ``vecs`` (4, R). The block is transposed once in and once out.
+    ``vecs`` (4, R). The block is transposed once in and once out; blocks of fewer than
+    :data:`MIN_SWEEP_ROWS` rows are swept row by row instead (:func:`_row_products`).
     """
     x1, x0, vecs = scratch
     rows, n = y.shape
+    if rows < MIN_SWEEP_ROWS:
+        for r in range(rows):
+            _row_products(y[r], tri, prod[r])
+        return
     for i in range(n):
         for r in range(rows):
             x1[i, r] = y[r, i]
@@ -159,3 +167,36 @@ def products(y, tri, scratch, prod):
             a = x1[i, r]
             prod[r, i] = a
             prod[r, n + i] = w1 * a + w0 * x0[i, r]
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_SUMS)
+def _row_products(y, tri, out):
+    """:func:`products` for one row ``y`` (N,) into ``out`` (2N,): the recurrences of
+    :func:`sweep` for both covariances, interleaved so that their latencies overlap."""
+    n = y.shape[0]
+    f1, f0 = tri[0], tri[1]
+    a = y[0]
+    b = y[0]
+    out[0] = a
+    out[n] = b
+    for i in range(1, n):
+        a = y[i] - f1[0, i] * a
+        b = y[i] - f0[0, i] * b
+        out[i] = a
+        out[n + i] = b
+    a *= f1[1, n - 1]
+    b *= f0[1, n - 1]
+    out[n - 1] = a
+    out[2 * n - 1] = b
+    for i in range(n - 2, -1, -1):
+        a = out[i] * f1[1, i] - f1[2, i] * a
+        b = out[n + i] * f0[1, i] - f0[2, i] * b
+        out[i] = a
+        out[n + i] = b
+    ca = (a + f1[4, 0] * out[n - 1]) * f1[4, 1]
+    cb = (b + f0[4, 0] * out[2 * n - 1]) * f0[4, 1]
+    w1, w0 = f1[4, 2], f0[4, 2]
+    for i in range(n):
+        s1 = out[i] - ca * f1[3, i]
+        out[i] = s1
+        out[n + i] = w1 * s1 + w0 * (out[n + i] - cb * f0[3, i])

@@ -336,7 +336,7 @@ def _workspace(stages, rows, n, markov_rows):
             np.empty((rows, n)), np.zeros(rows, dtype=np.int64), np.empty(n), scratch)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, fastmath=_SUMS)
 def error_norm(err, w, w_new, rtol, atol):
     r"""Scaled RMS error :math:`\sqrt{\mathrm{mean}_i (e_i/(atol + rtol\max(|w_i|,
     |w^{new}_i|)))^2}` (NaN or inf when anything is not finite)."""
