@@ -6,6 +6,9 @@ conditions ``0.007 * normal`` (the reference init scale), 2000 Euler steps of dt
 
 Baselines:
 
+rfloc runs with its defaults (``products="auto"``, which picks the O(N) Markov products for
+the Ising ring's cyclic tridiagonal precision); the dense-product path is timed alongside.
+
 - NumPy, vectorised over the batch: ``W += dt * (p*erf(a/sqrt(2(1-a^2))) - W @ covbar)`` with
   ``a = W @ cov1 / ||w||_cov1`` (BLAS products, SciPy's ``erf``);
 - NumPy, one initial condition at a time (the reference authors' style): the same update
@@ -15,13 +18,15 @@ Baselines:
   does), accuracy measured against DOP853 at rtol 1e-12.
 
 Times are the best of a few repeats after a warm-up (JIT compilation is excluded: Numba
-caches it on disk); rfloc and its baseline are timed in alternation, so a busy machine slows
+caches it on disk), jobs under 50 ms repeated within a timing; rfloc and its baseline are
+timed in alternation, so a busy machine slows
 both alike, with a short pause before each timing so that idle BLAS/OpenMP threads of the
 previous job have stopped spinning.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import time
@@ -44,21 +49,29 @@ BINARY = AmplifierTable.binary()
 _PAUSE = 0.3  # s
 
 
-def best_times(jobs: list[Callable[[], object]], rounds: int = 5) -> list[float]:
-    """Best wall time of each job over ``rounds``, jobs run in alternation after a warm-up.
+def best_times(jobs: list[Callable[[], object]], rounds: int = 5,
+               min_time: float = 0.05) -> list[float]:
+    """Best wall time per call of each job over ``rounds``, jobs run in alternation after a
+    warm-up.
 
+    Jobs shorter than ``min_time`` are called repeatedly within one timing (the count fixed
+    from the warm-up), so that a millisecond job is timed in steady state like a longer one.
     A pause precedes every timing: BLAS and OpenMP worker threads spin for a while after
     their last task and would otherwise steal the cores from the next job.
     """
+    reps = []
     for job in jobs:
+        t0 = time.perf_counter()
         job()
+        reps.append(max(1, math.ceil(min_time / max(time.perf_counter() - t0, 1e-9))))
     best = [math.inf] * len(jobs)
     for _ in range(rounds):
         for i, job in enumerate(jobs):
             time.sleep(_PAUSE)
             t0 = time.perf_counter()
-            job()
-            best[i] = min(best[i], time.perf_counter() - t0)
+            for _ in range(reps[i]):
+                job()
+            best[i] = min(best[i], (time.perf_counter() - t0) / reps[i])
     return best
 
 
@@ -100,36 +113,40 @@ def solve_rk45(w0: np.ndarray, rtol: float, atol: float) -> np.ndarray:
 # ---------------------------------------------------------------- sections
 def euler_batch(w0: np.ndarray) -> None:
     print(f"\n[1] Euler, N = {N}, M = {M} initial conditions, {STEPS} steps of dt = {DT}")
-    ours = integrate_effective(w0, COV1, COV0, BINARY, T_END, DT, method="euler").final
-    err = np.max(np.abs(ours - numpy_batched(w0, binary_erf)))
+    traj = integrate_effective(w0, COV1, COV0, BINARY, T_END, DT, method="euler")
+    err = np.max(np.abs(traj.final - numpy_batched(w0, binary_erf)))
     subset = w0[:16]
     threads = numba.get_num_threads()
+
+    def ours(products: str = "auto", amp: AmplifierTable = BINARY) -> None:
+        integrate_effective(w0, COV1, COV0, amp, T_END, DT, method="euler", products=products)
 
     def ours_single_thread() -> None:
         numba.set_num_threads(1)
         try:
-            integrate_effective(w0, COV1, COV0, BINARY, T_END, DT, method="euler")
+            ours()
         finally:
             numba.set_num_threads(threads)
 
-    t_ours, t_np, t_one = best_times([
-        lambda: integrate_effective(w0, COV1, COV0, BINARY, T_END, DT, method="euler"),
-        lambda: numpy_batched(w0, binary_erf), ours_single_thread])
+    t_ours, t_np, t_one, t_dense = best_times([
+        ours, lambda: numpy_batched(w0, binary_erf), ours_single_thread,
+        lambda: ours("dense")])
     (t_loop,) = best_times([lambda: numpy_per_init(subset)], rounds=2)
     t_loop *= M / subset.shape[0]
-    print(f"    rfloc (Numba, {threads} threads): {t_ours:8.3f} s"
-          f"   (max |difference| to NumPy: {err:.1e})")
+    print(f"    rfloc (Numba, {threads} threads, products='{traj.params['products']}'):"
+          f" {t_ours:7.3f} s   (max |difference| to NumPy: {err:.1e})")
     print(f"    rfloc (Numba, 1 thread):  {t_one:8.3f} s   per-core ratio to NumPy "
           f"{t_np / t_one:.1f}x")
     print(f"    NumPy vectorised over the batch:   {t_np:8.3f} s   ratio {t_np / t_ours:6.1f}x"
           f"   (target >= 5x)")
     print(f"    NumPy loop over initial conditions:{t_loop:8.3f} s   ratio "
           f"{t_loop / t_ours:6.1f}x   (target >= 50x; 16 of {M} timed, scaled by {M // 16})")
+    print(f"    rfloc with products='dense' (what any covariance gets at this N): "
+          f"{t_dense:.3f} s, ratio to batched NumPy {t_np / t_dense:.1f}x")
     fitted = AmplifierTable.fit(
         lambda th: math.erf(math.tan(th) / math.sqrt(2)) if th < math.pi / 2 - 1e-15 else 1.0)
-    t_tab, t_np_tab = best_times([
-        lambda: integrate_effective(w0, COV1, COV0, fitted, T_END, DT, method="euler"),
-        lambda: numpy_batched(w0, fitted)], rounds=2)
+    t_tab, t_np_tab = best_times([lambda: ours(amp=fitted),
+                                  lambda: numpy_batched(w0, fitted)], rounds=2)
     print(f"    same with a tabulated amplifier (no closed form; NumPy calls the table's "
           f"vectorised __call__):\n      rfloc {t_tab:.3f} s, NumPy {t_np_tab:.3f} s, ratio "
           f"{t_np_tab / t_tab:.1f}x")
@@ -137,10 +154,12 @@ def euler_batch(w0: np.ndarray) -> None:
 
 def matched_settings(w0: np.ndarray, ref: np.ndarray, target: float, rtol: float,
                      atol: float) -> tuple[float, float]:
-    """dopri5 rtol (atol scaled alike) and rk4 dt reaching ``target`` error at ``T_END``."""
+    """dopri5 rtol (atol scaled alike; rtol, rtol/2, rtol/5, rtol/10, ...) and rk4 dt
+    (halved) reaching ``target`` error at ``T_END``."""
+    steps = itertools.cycle((2.0, 2.5, 2.0))
     tol = rtol
     while np.max(np.abs(_ours(w0, "dopri5", DT, tol, tol * atol / rtol) - ref)) > target:
-        tol /= 10
+        tol /= next(steps)
     dt = 0.2
     while np.max(np.abs(_ours(w0, "rk4", dt) - ref)) > target:
         dt /= 2

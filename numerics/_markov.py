@@ -22,7 +22,7 @@ dense covariance before anything uses it.
 
 from __future__ import annotations
 
-import functools
+import hashlib
 
 import numba
 import numpy as np
@@ -36,19 +36,27 @@ MIN_SWEEP_ROWS = 4
 _BAND_RTOL = 1e-10  # |Q_ij| beyond the neighbours, relative to max |Q|
 _CHECK_RTOL = 1e-12  # fast products against the dense covariance, relative to max |C|
 _SUMS = {"reassoc", "contract", "nsz"}  # vectorisable sums; NaN and inf still propagate
+_CACHE: dict[tuple[str, tuple[int, ...]], np.ndarray | None] = {}
+_CACHE_SIZE = 32
 
 
-def factor(cov: np.ndarray, weight: float = 1.0) -> np.ndarray | None:
+def factor(cov: np.ndarray, weight: float = 1.0, *, key: str | None = None) -> np.ndarray | None:
     r"""Factors ``(ROWS, N)`` of ``cov`` for :func:`sweep`, or None if it is not Markov.
 
     ``cov`` qualifies when N >= 3, it is positive definite, its inverse vanishes (to
     ``1e-10`` of its largest entry) beyond ring distance 1, and the fast products reproduce
     ``cov`` to ``1e-12`` of its largest entry. Row 4 holds the scalars
     ``(beta_{N-1}/gamma, 1/(1 + v.z), weight)``, the weight being that of ``cov`` in
-    :math:`\bar\Sigma` (used by :func:`products`). Results are cached by content.
+    :math:`\bar\Sigma` (used by :func:`products`). Results are cached by content: ``key``,
+    if given, must identify it (e.g. its SHA-256, which is otherwise computed here).
     """
     cov = np.ascontiguousarray(cov, dtype=np.float64)
-    fac = _factor(cov.tobytes(), cov.shape[0])
+    ident = (key or hashlib.sha256(cov).hexdigest(), cov.shape)
+    if ident not in _CACHE:
+        if len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[ident] = _factor(cov)
+    fac = _CACHE[ident]
     if fac is None:
         return None
     fac = fac.copy()
@@ -56,9 +64,8 @@ def factor(cov: np.ndarray, weight: float = 1.0) -> np.ndarray | None:
     return fac
 
 
-@functools.lru_cache(maxsize=32)
-def _factor(data: bytes, n: int) -> np.ndarray | None:
-    cov = np.frombuffer(data).reshape(n, n)
+def _factor(cov: np.ndarray) -> np.ndarray | None:
+    n = cov.shape[0]
     if n < 3:
         return None
     try:

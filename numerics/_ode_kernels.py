@@ -336,6 +336,24 @@ def _workspace(stages, rows, n, markov_rows):
             np.empty((rows, n)), np.zeros(rows, dtype=np.int64), np.empty(n), scratch)
 
 
+@numba.njit(cache=True, nogil=True)
+def symmetrise(c):
+    """``c <- (c + c.T) / 2`` in place; returns ``(max |c_ij|, max |c_ij - c_ji|)`` of the
+    input, NaN if an entry is not finite."""
+    n = c.shape[0]
+    top = 0.0
+    asym = 0.0
+    for i in range(n):
+        for j in range(n):
+            top = max(top, abs(c[i, j])) if abs(c[i, j]) < math.inf else math.nan
+            if top != top:
+                return math.nan, math.nan
+        for j in range(i):
+            asym = max(asym, abs(c[i, j] - c[j, i]))
+            c[i, j] = c[j, i] = 0.5 * (c[i, j] + c[j, i])
+    return top, asym
+
+
 @numba.njit(cache=True, nogil=True, fastmath=_SUMS)
 def error_norm(err, w, w_new, rtol, atol):
     r"""Scaled RMS error :math:`\sqrt{\mathrm{mean}_i (e_i/(atol + rtol\max(|w_i|,

@@ -173,13 +173,14 @@ def integrate_effective(
     amplifier_tol = check_positive("amplifier_tol", amplifier_tol, strict=False)
     if products not in PRODUCTS:
         raise ParameterError(f"products must be one of {PRODUCTS}, got {products!r}")
-    c1, c0 = 0.5 * (c1 + c1.T), 0.5 * (c0 + c0.T)
     tableau = TABLEAUX.get(method)
     if tableau is None and products in ("fft", "markov"):
         raise ParameterError(f"products={products!r} is for the Numba methods; method="
                              f"{method!r} multiplies dense matrices (use products='auto')")
-    fft, tri = _structure(c1, c0, p, products if tableau is not None else "dense")
-    covbar = p * c1 + (1.0 - p) * c0
+    digests = {"w0": _digest(w), "cov1": _digest(c1), "cov0": _digest(c0),
+               "amplifier": _digest(table.breaks, table.coeffs)}
+    fft, tri = _structure(c1, c0, p, products if tableau is not None else "dense",
+                          (digests["cov1"], digests["cov0"]))
 
     fixed = tableau is not None and not tableau.adaptive
     grid = _Grid(t_end, dt, save_every, save_at, fixed, max_steps)
@@ -191,19 +192,18 @@ def integrate_effective(
         "products": "fft" if fft is not None else "markov" if tri.shape[0] else "dense",
         "amplifier_tol": amplifier_tol,
         "amplifier_kind": table.kind,
-        "sha256": {"w0": _digest(w), "cov1": _digest(c1), "cov0": _digest(c0),
-                   "amplifier": _digest(table.breaks, table.coeffs)},
+        "sha256": digests,
     }
     if tableau is None:
-        run = _run_scipy(w, c1, covbar, p, table, grid.times, rtol, atol, collapse_tol**2)
+        run = _run_scipy(w, c1, p * c1 + (1.0 - p) * c0, p, table, grid.times, rtol, atol,
+                         collapse_tol**2)
     else:
         fast = tabulate(table, amplifier_tol)
         centre = core(table, amplifier_tol)
         params["amplifier_cells"] = fast.shape[0]
         params["amplifier_core_radius"] = float(centre[0])
         amp = (fast, centre, table.kind, table.breaks, table.coeffs)
-        run = _run(w, c1, covbar, p, amp, collapse_tol**2, tableau, (fft, tri), grid, rtol,
-                   atol)
+        run = _run(w, c1, c0, p, amp, collapse_tol**2, tableau, (fft, tri), grid, rtol, atol)
     stats: dict[str, Any] = {"steps": run.steps, "rejected": run.rejected}
     if run.rhs_evals is not None:
         stats["rhs_evals"] = run.rhs_evals
@@ -303,15 +303,19 @@ class _RunResult:
         self.reason = ""
 
 
-def _run(w: np.ndarray, c1: np.ndarray, covbar: np.ndarray, p: float, amp: tuple,
+def _run(w: np.ndarray, c1: np.ndarray, c0: np.ndarray, p: float, amp: tuple,
          collapse2: float, tableau: Tableau, structure: tuple, grid: _Grid,
          rtol: float, atol: float) -> _RunResult:
     rows, n = w.shape
     res = _RunResult(rows, n, grid.times.shape[0])
     counts = np.zeros((2, rows), dtype=np.int64)
     fft, tri = structure
-    mats = (np.ascontiguousarray(np.hstack([c1, covbar])),
-            np.ascontiguousarray(np.vstack([c1, covbar])), tri)
+    if tri.shape[0]:  # the Markov factors replace the dense matrices
+        mats = (np.zeros((0, 0)), np.zeros((0, 0)), tri)
+    else:
+        covbar = p * c1 + (1.0 - p) * c0
+        mats = (np.ascontiguousarray(np.hstack([c1, covbar])),
+                np.ascontiguousarray(np.vstack([c1, covbar])), tri)
     tab = (tableau.a, tableau.b, tableau.e)
     stepper = None if fft is None else circ.BatchedStepper(fft, p, amp, collapse2, tableau)
     fails = (res.status, res.fail_step, res.fail_time)
@@ -439,7 +443,7 @@ def _failure(run: _RunResult, batched: bool, rows: int, collapse_tol: float,
 def _digest(*arrays: np.ndarray) -> str:
     h = hashlib.sha256()
     for a in arrays:
-        h.update(np.ascontiguousarray(a, dtype=np.float64).tobytes())
+        h.update(np.ascontiguousarray(a, dtype=np.float64))  # the buffer, without a copy
     return h.hexdigest()
 
 
@@ -458,6 +462,7 @@ def _check_w0(w0: np.ndarray) -> tuple[np.ndarray, bool]:
 
 
 def _check_cov(name: str, cov: np.ndarray, n: int) -> np.ndarray:
+    """A float64 copy of ``cov``, symmetrised (it must be symmetric to 1e-12 relative)."""
     try:
         arr = np.array(cov, dtype=np.float64, order="C")
     except (TypeError, ValueError):
@@ -465,10 +470,10 @@ def _check_cov(name: str, cov: np.ndarray, n: int) -> np.ndarray:
     if arr.shape != (n, n):
         raise ParameterError(f"{name} must have shape ({n}, {n}) to match w0 (N = {n}), "
                              f"got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
+    top, asym = kern.symmetrise(arr)
+    if not math.isfinite(top):
         raise ParameterError(f"{name} must be finite (no NaN or inf)")
-    scale = max(1.0, float(np.max(np.abs(arr))))
-    if np.max(np.abs(arr - arr.T)) > 1e-12 * scale:
+    if asym > 1e-12 * max(1.0, top):
         raise ParameterError(f"{name} must be symmetric (|{name} - {name}.T| <= 1e-12 max|{name}|)")
     return arr
 
@@ -481,15 +486,16 @@ def _check_psd(name: str, eigenvalues: np.ndarray) -> None:
                              f"is {low:.3g}")
 
 
-def _structure(c1: np.ndarray, c0: np.ndarray, p: float,
-               products: str) -> tuple[circ.FFTProducts | None, np.ndarray]:
+def _structure(c1: np.ndarray, c0: np.ndarray, p: float, products: str,
+               keys: tuple[str, str]) -> tuple[circ.FFTProducts | None, np.ndarray]:
     """Check both covariances are PSD; the FFT products and Markov factors ``products`` asks
-    for or (``"auto"``) allows. Markov factors are ``(2, ROWS, N)``, or ``(0, ROWS, N)``."""
+    for or (``"auto"``) allows. Markov factors are ``(2, ROWS, N)``, or ``(0, ROWS, N)``;
+    ``keys`` identify the covariances' contents (their digests)."""
     n = c1.shape[0]
     none = np.zeros((0, markov.ROWS, n))
     if products == "markov" or (products == "auto" and n < FFT_MIN_N):
-        f1 = markov.factor(c1, p)
-        f0 = markov.factor(c0, 1.0 - p) if f1 is not None else None
+        f1 = markov.factor(c1, p, key=keys[0])
+        f0 = markov.factor(c0, 1.0 - p, key=keys[1]) if f1 is not None else None
         if f0 is not None:  # both positive definite (Cholesky succeeded)
             return None, np.stack([f1, f0])
         if products == "markov":
