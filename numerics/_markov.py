@@ -30,9 +30,6 @@ import numpy as np
 ROWS = 5
 """Rows of a factor array: multipliers, inverse pivots, couplings over pivots, z, scalars."""
 
-MIN_SWEEP_ROWS = 4
-"""Blocks from this many rows are swept transposed, across the rows (see :func:`products`)."""
-
 _BAND_RTOL = 1e-10  # |Q_ij| beyond the neighbours, relative to max |Q|
 _CHECK_RTOL = 1e-12  # fast products against the dense covariance, relative to max |C|
 _SUMS = {"reassoc", "contract", "nsz"}  # vectorisable sums; NaN and inf still propagate
@@ -47,7 +44,7 @@ def factor(cov: np.ndarray, weight: float = 1.0, *, key: str | None = None) -> n
     ``1e-10`` of its largest entry) beyond ring distance 1, and the fast products reproduce
     ``cov`` to ``1e-12`` of its largest entry. Row 4 holds the scalars
     ``(beta_{N-1}/gamma, 1/(1 + v.z), weight)``, the weight being that of ``cov`` in
-    :math:`\bar\Sigma` (used by :func:`products`). Results are cached by content: ``key``,
+    :math:`\bar\Sigma` (used by :func:`row_products`). Results are cached by content: ``key``,
     if given, must identify it (e.g. its SHA-256, which is otherwise computed here).
     """
     cov = np.ascontiguousarray(cov, dtype=np.float64)
@@ -148,38 +145,13 @@ def sweep(x, fac, c):
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_SUMS)
-def products(y, tri, scratch, prod):
-    r"""``prod[:, :N] = y @ cov1``, ``prod[:, N:] = y @ covbar`` for a block ``y`` (R, N).
+def row_products(y, tri, out):
+    r"""``out[:N] = cov1 @ y``, ``out[N:] = covbar @ y`` for one row ``y`` (N,).
 
     ``tri`` (2, ROWS, N) holds the factors of ``cov1`` and ``cov0`` with the weights ``p`` and
-    ``1 - p`` of :math:`\bar\Sigma`; ``scratch = (x1, x0, vecs)`` with ``x1, x0`` (N, R) and
-    ``vecs`` (4, R). The block is transposed once in and once out; blocks of fewer than
-    :data:`MIN_SWEEP_ROWS` rows are swept row by row instead (:func:`_row_products`).
+    ``1 - p`` of :math:`\bar\Sigma`. The recurrences of :func:`sweep` run for both
+    covariances in one loop so that their latencies overlap.
     """
-    x1, x0, vecs = scratch
-    rows, n = y.shape
-    if rows < MIN_SWEEP_ROWS:
-        for r in range(rows):
-            _row_products(y[r], tri, prod[r])
-        return
-    for i in range(n):
-        for r in range(rows):
-            x1[i, r] = y[r, i]
-    x0[:] = x1
-    sweep(x1, tri[0], vecs[0])
-    sweep(x0, tri[1], vecs[0])
-    w1, w0 = tri[0, 4, 2], tri[1, 4, 2]
-    for r in range(rows):
-        for i in range(n):
-            a = x1[i, r]
-            prod[r, i] = a
-            prod[r, n + i] = w1 * a + w0 * x0[i, r]
-
-
-@numba.njit(cache=True, nogil=True, fastmath=_SUMS)
-def _row_products(y, tri, out):
-    """:func:`products` for one row ``y`` (N,) into ``out`` (2N,): the recurrences of
-    :func:`sweep` for both covariances, interleaved so that their latencies overlap."""
     n = y.shape[0]
     f1, f0 = tri[0], tri[1]
     a = y[0]

@@ -9,8 +9,8 @@ Right-hand side, for each row ``w`` (N,) of a block of receptive fields (R, N):
 rows of ``stack`` gives both products of a block (BLAS ``y @ both`` for large N, see
 :func:`_products`). ``tri`` (2, ROWS, N) holds the :mod:`rfloc.numerics._markov` factors when
 both covariances are those of Markov chains on a ring, and has length 0 otherwise; products
-then cost O(N) per row, and Euler steps run on transposed blocks
-(:func:`_euler_step_markov`). ``amp`` is the tuple ``(fast, core, kind, breaks, coeffs)``:
+then cost O(N) per row, and fixed steps run on transposed blocks (:func:`_step_markov`).
+``amp`` is the tuple ``(fast, core, kind, breaks, coeffs)``:
 ``fast`` (K, DEGREE+1) and ``core`` are the verified re-tabulation and core polynomial of
 :mod:`rfloc.numerics._fastphi` (K = 0: call ``phi_scalar`` per pixel), the rest the bridge's
 :class:`~rfloc.theory.bridge.AmplifierTable` arrays.
@@ -57,19 +57,21 @@ def _dot(u, v):
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_SUMS)
-def _products(y, mats, prod, scratch):
+def _products(y, mats, prod):
     """``prod[:, :N] = y @ cov1``, ``prod[:, N:] = y @ covbar`` for a block ``y`` (R, N).
 
-    Markov covariances (``tri`` not empty) go through :func:`rfloc.numerics._markov.products`
-    with ``scratch``. Below :data:`BLAS_MIN_N` pixels the products are plain loops over the
-    rows of ``stack = [cov1; covbar]`` (2N, N): dot products of contiguous rows, four rows of ``y``
-    by two rows of ``stack`` at a time so that every load feeds two or four FMAs (the
-    covariances are symmetric). BLAS would be no faster at this size and, called from
-    several Numba threads, its own thread pool would fight them for the cores.
+    Markov covariances (``tri`` not empty) are swept row by row
+    (:func:`rfloc.numerics._markov.row_products`). Below :data:`BLAS_MIN_N` pixels the
+    products are plain loops over the rows of ``stack = [cov1; covbar]`` (2N, N): dot
+    products of contiguous rows, four rows of ``y`` by two rows of ``stack`` at a time so
+    that every load feeds two or four FMAs (the covariances are symmetric). BLAS would be no
+    faster at this size and, called from several Numba threads, its own thread pool would
+    fight them for the cores.
     """
     both, stack, tri = mats
     if tri.shape[0] > 0:
-        markov.products(y, tri, scratch, prod)
+        for r in range(y.shape[0]):
+            markov.row_products(y[r], tri, prod[r])
         return
     rows, n = y.shape
     if rows >= GEMM_ROWS and n >= BLAS_MIN_N:
@@ -228,7 +230,7 @@ def _rk_step(w, h, tab, k0_valid, mats, p, amp, collapse2, work, w_new, code):
     first failure of row ``r`` (see :func:`finish_step`), ``err`` the error estimate.
     """
     a, b, e = tab
-    ks, y, prod, err, stage_code, _, scratch = work
+    ks, y, prod, err, stage_code, _ = work
     code[:] = OK
     for s in range(b.shape[0]):
         if s == 0 and k0_valid:
@@ -236,7 +238,7 @@ def _rk_step(w, h, tab, k0_valid, mats, p, amp, collapse2, work, w_new, code):
         if s > 0:
             stage_input(w, h, a, s, ks, y)
         x = w if s == 0 else y
-        _products(x, mats, prod, scratch)
+        _products(x, mats, prod)
         assemble_rows(x, prod, p, amp, collapse2, ks[s], stage_code)
         for r in range(w.shape[0]):
             if code[r] == OK:
@@ -250,7 +252,7 @@ def _euler_step(w, h, b0, mats, p, amp, collapse2, work, w_new, code):
     each row after the products, with the same arithmetic."""
     rows, n = w.shape
     prod, phi = work[2], work[5]
-    _products(w, mats, prod, work[6])
+    _products(w, mats, prod)
     for r in range(rows):
         q = _dot(w[r], prod[r, :n])
         if not q < math.inf:
@@ -275,27 +277,28 @@ def _euler_step(w, h, b0, mats, p, amp, collapse2, work, w_new, code):
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_SUMS)
-def _euler_step_markov(w, h, b0, tri, p, amp, collapse2, scratch, w_new, code):
-    """:func:`_euler_step` for Markov covariances on a transposed block ``w`` (N, R).
+def _rhs_markov(x, tri, p, amp, collapse2, scratch, out, code):
+    """``out = f(x)`` for a transposed block ``x`` (N, R) with Markov covariances;
+    ``code[r]`` as in :func:`assemble_rows` (``out[:, r]`` zero unless OK).
 
     The sweeps of :func:`rfloc.numerics._markov.sweep` and every pixel loop run across the R
-    rows, so the whole step vectorises; ``scratch = (x1, x0, vecs)`` as for
-    :func:`rfloc.numerics._markov.products`.
+    columns, so the whole evaluation vectorises. ``scratch = (x1, x0, vecs)`` with ``x1, x0``
+    (N, R) and ``vecs`` (3, R).
     """
     x1, x0, vecs = scratch
-    n, rows = w.shape
-    acc, scale, a, phi = vecs[0], vecs[1], vecs[2], vecs[3]
-    x1[:] = w
-    x0[:] = w
-    markov.sweep(x1, tri[0], acc)
-    markov.sweep(x0, tri[1], acc)
+    n, cols = x.shape
+    scale, a, phi = vecs[0], vecs[1], vecs[2]
+    x1[:] = x
+    x0[:] = x
+    markov.sweep(x1, tri[0], scale)
+    markov.sweep(x0, tri[1], scale)
     scale[:] = 0.0
     for i in range(n):
-        wi = w[i]
+        xi = x[i]
         si = x1[i]
-        for r in range(rows):
-            scale[r] += wi[r] * si[r]
-    for r in range(rows):
+        for r in range(cols):
+            scale[r] += xi[r] * si[r]
+    for r in range(cols):
         q = scale[r]
         scale[r] = 0.0
         if not q < math.inf:
@@ -306,34 +309,69 @@ def _euler_step_markov(w, h, b0, tri, p, amp, collapse2, scratch, w_new, code):
             code[r] = OK
             scale[r] = 1.0 / math.sqrt(q)
     w1, w0 = tri[0, 4, 2], tri[1, 4, 2]
-    acc[:] = 0.0
     for i in range(n):
         s1 = x1[i]
         s0 = x0[i]
-        wi = w[i]
-        wn = w_new[i]
-        for r in range(rows):
+        for r in range(cols):
             a[r] = s1[r] * scale[r] if scale[r] != 0.0 else 0.0
         _phi_of(a, amp, phi)
-        for r in range(rows):
-            wn[r] = wi[r] + h * (b0 * (p * phi[r] - (w1 * s1[r] + w0 * s0[r])))
-            acc[r] += wn[r] * 0.0
-    for r in range(rows):
-        if code[r] != OK:
-            for i in range(n):
-                w_new[i, r] = w[i, r] + h * (b0 * 0.0)
-        elif acc[r] != 0.0:
+        oi = out[i]
+        for r in range(cols):
+            oi[r] = p * phi[r] - (w1 * s1[r] + w0 * s0[r]) if scale[r] != 0.0 else 0.0
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_SUMS)
+def _step_markov(w, h, tab, tri, p, amp, collapse2, work, w_new, code):
+    """One fixed step of any tableau for a transposed block ``w`` (N, R) with Markov
+    covariances (:func:`_rk_step` without the error estimate); ``work`` from
+    :func:`_workspace_markov`."""
+    a, b, _ = tab
+    ks, y, stage_code, scratch = work
+    code[:] = OK
+    for s in range(b.shape[0]):
+        x = w
+        if s > 0:
+            stage_input(w, h, a, s, ks, y)
+            x = y
+        _rhs_markov(x, tri, p, amp, collapse2, scratch, ks[s], stage_code)
+        for r in range(code.shape[0]):
+            if code[r] == OK:
+                code[r] = stage_code[r]
+    n, cols = w.shape
+    finite = scratch[2][0]
+    finite[:] = 0.0
+    for i in range(n):
+        wi = w[i]
+        wn = w_new[i]
+        k0 = ks[0, i]
+        b0 = b[0]
+        for r in range(cols):
+            wn[r] = b0 * k0[r]
+        for s in range(1, b.shape[0]):
+            bs = b[s]
+            kk = ks[s, i]
+            for r in range(cols):
+                wn[r] += bs * kk[r]
+        for r in range(cols):
+            wn[r] = wi[r] + h * wn[r]
+            finite[r] += wn[r] * 0.0
+    for r in range(cols):
+        if code[r] == OK and finite[r] != 0.0:
             code[r] = DIVERGED
 
 
 @numba.njit(cache=True, nogil=True)
-def _workspace(stages, rows, n, markov_rows):
-    """``(ks, y, prod, err, stage_code, phi, (x1, x0, vecs))``; the Markov scratch ``x1, x0``
-    (N, R), ``vecs`` (4, R) has ``markov_rows`` = R columns (0 without Markov products)."""
-    scratch = (np.empty((n, markov_rows)), np.empty((n, markov_rows)),
-               np.empty((4, markov_rows)))
+def _workspace(stages, rows, n):
+    """``(ks, y, prod, err, stage_code, phi)`` for :func:`_rk_step` / :func:`_euler_step`."""
     return (np.empty((stages, rows, n)), np.empty((rows, n)), np.empty((rows, 2 * n)),
-            np.empty((rows, n)), np.zeros(rows, dtype=np.int64), np.empty(n), scratch)
+            np.empty((rows, n)), np.zeros(rows, dtype=np.int64), np.empty(n))
+
+
+@numba.njit(cache=True, nogil=True)
+def _workspace_markov(stages, n, cols):
+    """``(ks, y, stage_code, (x1, x0, vecs))`` for :func:`_step_markov` on (N, R) blocks."""
+    return (np.empty((stages, n, cols)), np.empty((n, cols)), np.zeros(cols, dtype=np.int64),
+            (np.empty((n, cols)), np.empty((n, cols)), np.empty((3, cols))))
 
 
 @numba.njit(cache=True, nogil=True)
@@ -395,8 +433,7 @@ def integrate_fixed(w0, mats, p, amp, collapse2, tab, block, dt, n_steps, h_last
     total, n = w0.shape
     stages = tab[1].shape[0]
     saves = save_steps.shape[0]
-    markov_rows = mats[2].shape[0] > 0
-    transposed = markov_rows and stages == 1
+    transposed = mats[2].shape[0] > 0  # Markov products: step transposed blocks
     for blk in numba.prange((total + block - 1) // block):
         lo = blk * block
         rows = min(block, total - lo)
@@ -408,7 +445,8 @@ def integrate_fixed(w0, mats, p, amp, collapse2, tab, block, dt, n_steps, h_last
         else:
             w = w0[lo:lo + rows].copy()
         w_new = np.empty_like(w)
-        work = _workspace(stages, rows, n, rows if markov_rows else 0)
+        work = _workspace(stages, 0 if transposed else rows, n)
+        work_t = _workspace_markov(stages, n, rows if transposed else 0)
         code = np.zeros(rows, dtype=np.int64)
         alive = np.ones(rows, dtype=np.bool_)
         j = 0
@@ -427,8 +465,7 @@ def integrate_fixed(w0, mats, p, amp, collapse2, tab, block, dt, n_steps, h_last
                 break
             h = dt if k < n_steps - 1 else h_last
             if transposed:
-                _euler_step_markov(w, h, tab[1][0], mats[2], p, amp, collapse2, work[6], w_new,
-                                   code)
+                _step_markov(w, h, tab, mats[2], p, amp, collapse2, work_t, w_new, code)
             elif stages == 1:
                 _euler_step(w, h, tab[1][0], mats, p, amp, collapse2, work, w_new, code)
             else:
@@ -463,7 +500,7 @@ def integrate_adaptive(w0, mats, p, amp, collapse2, tab, fsal, dt0, save_t, rtol
     for m in numba.prange(total):
         w = w0[m:m + 1].copy()
         w_new = np.empty((1, n))
-        work = _workspace(stages, 1, n, 1 if mats[2].shape[0] > 0 else 0)
+        work = _workspace(stages, 1, n)
         ks, err = work[0], work[3]
         code = np.zeros(1, dtype=np.int64)
         t = 0.0
