@@ -186,12 +186,15 @@ def assemble_rows(y, prod, p, amp, collapse2, out, code):
 
 @numba.njit(cache=True, nogil=True, fastmath=_SUMS)
 def stage_input(w, h, a, s, ks, y):
-    """Stage ``s`` input: ``y = w + h * sum_{j<s} a[s, j] ks[j]`` for a block (R, N)."""
+    """Stage ``s`` input: ``y = w + h * sum_{j<s} a[s, j] ks[j]`` for a block (R, N) (zero
+    coefficients skipped). Elementwise, so it serves transposed blocks (N, R) alike."""
     rows, n = w.shape
     for r in range(rows):
         y[r, :] = 0.0
         for j in range(s):
             coef = a[s, j]
+            if coef == 0.0:
+                continue
             for i in range(n):
                 y[r, i] += coef * ks[j, r, i]
         for i in range(n):
@@ -209,6 +212,8 @@ def finish_step(w, h, b, e, ks, w_new, err, code):
         for s in range(b.shape[0]):
             bs = b[s]
             es = e[s]
+            if bs == 0.0 and es == 0.0:
+                continue
             for i in range(n):
                 w_new[r, i] += bs * ks[s, r, i]
                 err[r, i] += es * ks[s, r, i]
@@ -349,6 +354,8 @@ def _step_markov(w, h, tab, tri, p, amp, collapse2, work, w_new, code):
             wn[r] = b0 * k0[r]
         for s in range(1, b.shape[0]):
             bs = b[s]
+            if bs == 0.0:
+                continue
             kk = ks[s, i]
             for r in range(cols):
                 wn[r] += bs * kk[r]
