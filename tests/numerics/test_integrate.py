@@ -13,6 +13,8 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.integrate import solve_ivp
 from scipy.linalg import eigh
 from scipy.special import erf
@@ -357,6 +359,37 @@ def test_markov_factors_reproduce_the_covariance():
     assert _markov.factor(gaussian_kernel(N, 3.0)) is None
     assert _markov.factor(COV1 @ COV1) is None  # pentadiagonal inverse
     assert _markov.factor(-COV1) is None  # not positive definite
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(3, 60), seed=st.integers(0, 2**32 - 1),
+       cyclic=st.booleans(), margin=st.floats(0.05, 2.0))
+def test_markov_factors_for_any_cyclic_tridiagonal_precision(n, seed, cyclic, margin):
+    """C = Q^-1 for a random (not circulant) symmetric cyclic tridiagonal Q, diagonally
+    dominant by ``margin``: the factors reproduce C (dense inverse) and scale it by the weight;
+    products of a random block equal the dense ones."""
+    rng = np.random.default_rng(seed)
+    beta = rng.uniform(-1.0, 1.0, n)
+    if not cyclic:
+        beta[-1] = 0.0
+    q = np.diag(np.abs(beta) + np.abs(np.roll(beta, 1)) + margin)
+    idx = np.arange(n)
+    q[idx, (idx + 1) % n] += beta
+    q[(idx + 1) % n, idx] += beta
+    cov = np.linalg.inv(q)
+    cov = 0.5 * (cov + cov.T)
+    fac = _markov.factor(cov, 0.25)
+    if fac is None:  # refused only when ill-conditioned
+        assert np.linalg.cond(cov) > 1e3
+        return
+    x = np.eye(n)
+    _markov.sweep(x, fac, np.empty(n))
+    np.testing.assert_allclose(x, cov, rtol=0, atol=1e-12 * np.max(np.abs(cov)))
+    y = rng.normal(size=n)
+    out = np.empty(2 * n)
+    _markov.row_products(y, np.stack([fac, _markov.factor(cov, 0.75)]), out)
+    np.testing.assert_allclose(out, np.concatenate([cov @ y, cov @ y]), rtol=0,
+                               atol=1e-12 * np.max(np.abs(cov)) * np.sum(np.abs(y)))
 
 
 def test_products_auto_detection_and_rejection():
