@@ -43,6 +43,10 @@ GEMM_ROWS = 8
 BLAS_MIN_N = 256
 """Smaller covariances multiply by the register-blocked loops of :func:`_products`."""
 
+MIN_TRANSPOSED_ROWS = 8
+"""Fixed steps with Markov products run transposed (:func:`_step_markov`) from this many rows
+per block; smaller blocks step row by row, which is faster for them."""
+
 # Reassociation lets LLVM vectorise the sums; no-NaN/no-inf flags are deliberately absent
 # so that NaN and overflow still propagate to the divergence checks.
 _SUMS = {"reassoc", "contract", "nsz"}
@@ -440,10 +444,11 @@ def integrate_fixed(w0, mats, p, amp, collapse2, tab, block, dt, n_steps, h_last
     total, n = w0.shape
     stages = tab[1].shape[0]
     saves = save_steps.shape[0]
-    transposed = mats[2].shape[0] > 0  # Markov products: step transposed blocks
+    markov_products = mats[2].shape[0] > 0
     for blk in numba.prange((total + block - 1) // block):
         lo = blk * block
         rows = min(block, total - lo)
+        transposed = markov_products and rows >= MIN_TRANSPOSED_ROWS
         if transposed:
             w = np.empty((n, rows))
             for r in range(rows):
