@@ -30,7 +30,6 @@ import numpy as np
 ROWS = 5
 """Rows of a factor array: multipliers, inverse pivots, couplings over pivots, z, scalars."""
 
-_BAND_RTOL = 1e-10  # |Q_ij| beyond the neighbours, relative to max |Q|
 _CHECK_RTOL = 1e-12  # fast products against the dense covariance, relative to max |C|
 _SUMS = {"reassoc", "contract", "nsz"}  # vectorisable sums; NaN and inf still propagate
 _CACHE: dict[tuple[str, tuple[int, ...]], np.ndarray | None] = {}
@@ -40,9 +39,10 @@ _CACHE_SIZE = 32
 def factor(cov: np.ndarray, weight: float = 1.0, *, key: str | None = None) -> np.ndarray | None:
     r"""Factors ``(ROWS, N)`` of ``cov`` for :func:`sweep`, or None if it is not Markov.
 
-    ``cov`` qualifies when N >= 3, it is positive definite, its inverse vanishes (to
-    ``1e-10`` of its largest entry) beyond ring distance 1, and the fast products reproduce
-    ``cov`` to ``1e-12`` of its largest entry. Row 4 holds the scalars
+    ``cov`` qualifies when N >= 3, it is positive definite, and the products through the
+    cyclic tridiagonal precision built from its 3x3 neighbourhoods reproduce ``cov`` (all N
+    columns) to ``1e-12`` of its largest entry, which no covariance with a wider precision
+    does. Row 4 holds the scalars
     ``(beta_{N-1}/gamma, 1/(1 + v.z), weight)``, the weight being that of ``cov`` in
     :math:`\bar\Sigma` (used by :func:`row_products`). Results are cached by content: ``key``,
     if given, must identify it (e.g. its SHA-256, which is otherwise computed here).
@@ -66,19 +66,19 @@ def _factor(cov: np.ndarray) -> np.ndarray | None:
     if n < 3:
         return None
     try:
-        chol = np.linalg.cholesky(cov)
+        np.linalg.cholesky(cov)
     except np.linalg.LinAlgError:
         return None
-    eye = np.eye(n)
-    inv_chol = np.linalg.solve(chol, eye)
-    prec = inv_chol.T @ inv_chol
+    # Row i of a Markov precision is the middle row of the inverse of the 3x3 covariance of
+    # pixels (i-1, i, i+1): the conditional law of pixel i given its neighbours is its law
+    # given all others. These local solves are far better conditioned than inverting cov.
     idx = np.arange(n)
-    dist = np.abs(idx[:, None] - idx[None, :])
-    far = np.minimum(dist, n - dist) > 1
-    if np.max(np.abs(prec[far]), initial=0.0) > _BAND_RTOL * np.max(np.abs(prec)):
-        return None
-    alpha = np.diag(prec).copy()
-    beta = 0.5 * (prec[idx, (idx + 1) % n] + prec[(idx + 1) % n, idx])
+    near = np.stack([(idx - 1) % n, idx, (idx + 1) % n], axis=1)
+    local = np.linalg.solve(cov[near[:, :, None], near[:, None, :]],
+                            np.broadcast_to(np.array([0.0, 1.0, 0.0])[:, None], (n, 3, 1)))
+    local = local[:, :, 0]
+    alpha = local[:, 1].copy()
+    beta = 0.5 * (local[:, 2] + np.roll(local[:, 0], -1))  # Q[i, i+1] from rows i and i+1
     gamma = -alpha[0]
     diag = alpha.copy()
     diag[0] -= gamma
@@ -99,7 +99,7 @@ def _factor(cov: np.ndarray) -> np.ndarray | None:
     sweep(z, fac, np.empty(1))  # with 1/(1 + v.z) = 0 (not yet known): z = T^-1 u
     fac[3] = z[:, 0]
     fac[4, 1] = 1.0 / (1.0 + z[0, 0] + fac[4, 0] * z[-1, 0])
-    out = eye.copy()
+    out = np.eye(n)
     sweep(out, fac, np.empty(n))
     if not np.all(np.isfinite(out)) or \
             np.max(np.abs(out - cov)) > _CHECK_RTOL * np.max(np.abs(cov)):

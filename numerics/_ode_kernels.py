@@ -148,11 +148,12 @@ def _phi_of(a, amp, out):
             for k in range(CORE_TERMS - 1, 0, -1):  # unrolled (compile-time constant)
                 y = y * x2 + core[k]
             out[i] = x * y
+    lim = a0 if a0 > 0.0 else -1.0  # no core: every pixel, 0 included, from the cells
     for i in range(n):
         x = a[i]
-        if not abs(x) <= a0:
+        if not abs(x) <= lim:
             v = math.sqrt(1.0 - min(abs(x), 1.0)) * cells
-            c = max(0, min(int(v), cells - 1))  # max: never index with NaN's integer
+            c = max(0, min(int(v), cells - 1)) if v == v else 0  # never index from a NaN
             t = 2.0 * (v - c) - 1.0
             cell = fast[c]
             y = cell[DEGREE]

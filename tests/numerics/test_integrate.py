@@ -28,7 +28,7 @@ from rfloc.numerics.trajectory import Trajectory
 from rfloc.theory import amplifier
 from rfloc.theory.bridge import AmplifierTable
 from rfloc.theory.covariance import gaussian_kernel, ising_covariance, torus
-from rfloc.theory.marginals import Binary, Laplace
+from rfloc.theory.marginals import Binary, Laplace, StudentT
 
 N = 40
 COV1 = ising_covariance(N, 0.7)
@@ -147,6 +147,26 @@ def test_core_polynomial_meets_its_tolerance(table, closed_form):
     if closed_form is not None:
         assert np.max(np.abs(approx - closed_form(a))) <= 2e-13
     assert not np.any(_fastphi.core(AmplifierTable.linear(0.7), 1e-13))
+
+
+def test_amplifier_without_core_keeps_zero_pixels_zero():
+    """Student-t's phi is not analytic at 0 (no core polynomial): pixels with a = 0 must go
+    through the cells too. With white covariances and w0 on one pixel, every other pixel has
+    a = 0 and phi(0) = 0, so it stays 0 up to the table's error (stale scratch would show)."""
+    table = amplifier(StudentT(5)).table
+    assert _fastphi.core(table, 1e-13)[0] == 0.0 and _fastphi.tabulate(table, 1e-13).size
+    n = 6
+    w0 = np.zeros((20, n))  # blocks of 10 rows: transposed Markov steps; 4 rows: row steps
+    w0[:, 0] = np.linspace(0.5, 2.0, 20)
+    w0[1::2, 3] = 0.3  # odd rows leave phi(a_3) != 0 in the scratch for the next row
+    for products, m in itertools.product(("dense", "markov"), (20, 4)):
+        traj = integrate_effective(w0[:m], np.eye(n), np.eye(n), table, 0.5, 0.01,
+                                   method="euler", save_every=10, products=products)
+        assert np.max(np.abs(traj.w[:, 0::2, 1:])) <= 1e-13
+        assert np.max(np.abs(traj.w[:, 1::2][:, :, [1, 2, 4, 5]])) <= 1e-13
+        exact = integrate_effective(w0[:m], np.eye(n), np.eye(n), table, 0.5, 0.01,
+                                    method="euler", save_every=10, amplifier_tol=0.0)
+        np.testing.assert_allclose(traj.w, exact.w, rtol=0, atol=1e-12)
 
 
 # ---------------------------------------------------------------- orders of convergence
