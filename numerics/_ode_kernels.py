@@ -162,6 +162,17 @@ def _phi_of(a, amp, out):
             out[i] = math.copysign(y, x)
 
 
+@numba.njit(cache=True, nogil=True)
+def _classify(q, collapse2):
+    """``(code, 1/sqrt(q))`` for ``q = w^T Sigma_1 w``: :data:`DIVERGED` if ``q`` is not
+    finite, :data:`COLLAPSED` if ``q <= collapse2`` (scale 0 for both), else :data:`OK`."""
+    if not q < math.inf:
+        return DIVERGED, 0.0
+    if q <= collapse2:
+        return COLLAPSED, 0.0
+    return OK, 1.0 / math.sqrt(q)
+
+
 @numba.njit(cache=True, nogil=True, fastmath=_SUMS)
 def assemble_rows(y, prod, p, amp, collapse2, out, code):
     """``out[r] = p phi(s1 / sqrt(y[r] @ s1)) - sb`` with ``s1, sb = prod[r, :N], prod[r, N:]``
@@ -172,21 +183,15 @@ def assemble_rows(y, prod, p, amp, collapse2, out, code):
     """
     n = y.shape[1]
     for r in range(y.shape[0]):
-        q = _dot(y[r], prod[r, :n])
-        if not q < math.inf:
-            code[r] = DIVERGED
-        elif q <= collapse2:
-            code[r] = COLLAPSED
-        else:
-            code[r] = OK
-            scale = 1.0 / math.sqrt(q)
-            for i in range(n):
-                prod[r, i] *= scale
-            _phi_of(prod[r, :n], amp, out[r])
-            for i in range(n):
-                out[r, i] = p * out[r, i] - prod[r, n + i]
+        code[r], scale = _classify(_dot(y[r], prod[r, :n]), collapse2)
+        if code[r] != OK:
+            out[r, :] = 0.0
             continue
-        out[r, :] = 0.0
+        for i in range(n):
+            prod[r, i] *= scale
+        _phi_of(prod[r, :n], amp, out[r])
+        for i in range(n):
+            out[r, i] = p * out[r, i] - prod[r, n + i]
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_SUMS)
@@ -264,26 +269,20 @@ def _euler_step(w, h, b0, mats, p, amp, collapse2, work, w_new, code):
     prod, phi = work[2], work[5]
     _products(w, mats, prod)
     for r in range(rows):
-        q = _dot(w[r], prod[r, :n])
-        if not q < math.inf:
-            code[r] = DIVERGED
-        elif q <= collapse2:
-            code[r] = COLLAPSED
-        else:
-            code[r] = OK
-            scale = 1.0 / math.sqrt(q)
+        code[r], scale = _classify(_dot(w[r], prod[r, :n]), collapse2)
+        if code[r] != OK:
             for i in range(n):
-                prod[r, i] *= scale
-            _phi_of(prod[r, :n], amp, phi)
-            finite = 0.0
-            for i in range(n):
-                w_new[r, i] = w[r, i] + h * (b0 * (p * phi[i] - prod[r, n + i]))
-                finite += w_new[r, i] * 0.0
-            if finite != 0.0:
-                code[r] = DIVERGED
+                w_new[r, i] = w[r, i] + h * (b0 * 0.0)
             continue
         for i in range(n):
-            w_new[r, i] = w[r, i] + h * (b0 * 0.0)
+            prod[r, i] *= scale
+        _phi_of(prod[r, :n], amp, phi)
+        finite = 0.0
+        for i in range(n):
+            w_new[r, i] = w[r, i] + h * (b0 * (p * phi[i] - prod[r, n + i]))
+            finite += w_new[r, i] * 0.0
+        if finite != 0.0:
+            code[r] = DIVERGED
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_SUMS)
@@ -309,15 +308,7 @@ def _rhs_markov(x, tri, p, amp, collapse2, scratch, out, code):
         for r in range(cols):
             scale[r] += xi[r] * si[r]
     for r in range(cols):
-        q = scale[r]
-        scale[r] = 0.0
-        if not q < math.inf:
-            code[r] = DIVERGED
-        elif q <= collapse2:
-            code[r] = COLLAPSED
-        else:
-            code[r] = OK
-            scale[r] = 1.0 / math.sqrt(q)
+        code[r], scale[r] = _classify(scale[r], collapse2)
     w1, w0 = tri[0, 4, 2], tri[1, 4, 2]
     for i in range(n):
         s1 = x1[i]
