@@ -96,11 +96,11 @@ def _factor(cov: np.ndarray) -> np.ndarray | None:
     fac[4, 0] = beta[-1] / gamma
     z = np.zeros((n, 1))
     z[0, 0], z[-1, 0] = gamma, beta[-1]
-    sweep(z, fac, np.empty(1))  # with 1/(1 + v.z) = 0 (not yet known): z = T^-1 u
+    sweep(z, z, fac, np.empty(1))  # with 1/(1 + v.z) = 0 (not yet known): z = T^-1 u
     fac[3] = z[:, 0]
     fac[4, 1] = 1.0 / (1.0 + z[0, 0] + fac[4, 0] * z[-1, 0])
     out = np.eye(n)
-    sweep(out, fac, np.empty(n))
+    sweep(out, out, fac, np.empty(n))
     if not np.all(np.isfinite(out)) or \
             np.max(np.abs(out - cov)) > _CHECK_RTOL * np.max(np.abs(cov)):
         return None
@@ -108,20 +108,23 @@ def _factor(cov: np.ndarray) -> np.ndarray | None:
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_SUMS)
-def sweep(x, fac, c):
-    r"""``x[:, r] <- C x[:, r]`` for every column of ``x`` (N, R), ``C`` given by ``fac``.
+def sweep(src, x, fac, c):
+    r"""``x[:, r] = C src[:, r]`` for every column of ``src`` (N, R) (``x`` may be ``src``),
+    ``C`` given by ``fac``.
 
     The recurrences run along the pixels (axis 0) and are vectorised across the R columns.
     ``c`` (R,) is scratch. ``fac[4, 2]`` (the weight) is not applied.
     """
     n, cols = x.shape
     mult, dinv, upper, z = fac[0], fac[1], fac[2], fac[3]
+    x[0, :] = src[0]
     for i in range(1, n):
         m = mult[i]
         prev = x[i - 1]
         cur = x[i]
+        inp = src[i]
         for r in range(cols):
-            cur[r] -= m * prev[r]
+            cur[r] = inp[r] - m * prev[r]
     last = x[n - 1]
     d = dinv[n - 1]
     for r in range(cols):

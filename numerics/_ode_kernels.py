@@ -297,10 +297,8 @@ def _rhs_markov(x, tri, p, amp, collapse2, scratch, out, code):
     x1, x0, vecs = scratch
     n, cols = x.shape
     scale, a, phi = vecs[0], vecs[1], vecs[2]
-    x1[:] = x
-    x0[:] = x
-    markov.sweep(x1, tri[0], scale)
-    markov.sweep(x0, tri[1], scale)
+    markov.sweep(x, x1, tri[0], scale)
+    markov.sweep(x, x0, tri[1], scale)
     scale[:] = 0.0
     for i in range(n):
         xi = x[i]

@@ -371,7 +371,7 @@ def test_markov_factors_reproduce_the_covariance():
             assert np.linalg.cond(cov) > 1e3
             continue
         x = np.eye(n)
-        _markov.sweep(x, fac, np.empty(n))
+        _markov.sweep(x, x, fac, np.empty(n))
         np.testing.assert_allclose(x, cov, rtol=0, atol=1e-12)
     assert _markov.factor(ising_covariance(40, 0.7)) is not None
     chain = 0.6 ** np.abs(np.subtract.outer(np.arange(12), np.arange(12)))
@@ -403,7 +403,7 @@ def test_markov_factors_for_any_cyclic_tridiagonal_precision(n, seed, cyclic, ma
         assert np.linalg.cond(cov) > 1e3
         return
     x = np.eye(n)
-    _markov.sweep(x, fac, np.empty(n))
+    _markov.sweep(x, x, fac, np.empty(n))
     np.testing.assert_allclose(x, cov, rtol=0, atol=1e-12 * np.max(np.abs(cov)))
     y = rng.normal(size=n)
     out = np.empty(2 * n)
