@@ -337,7 +337,7 @@ def _step_markov(w, h, tab, tri, p, amp, collapse2, work, w_new, code):
             if code[r] == OK:
                 code[r] = stage_code[r]
     n, cols = w.shape
-    finite = scratch[2][0]
+    finite = scratch[2][0]  # the RHS's scale row, free once every stage is evaluated
     finite[:] = 0.0
     for i in range(n):
         wi = w[i]
