@@ -29,7 +29,7 @@ import numpy as np
 import sympy as sp
 
 from rfloc.errors import ParameterError, check_open_unit
-from rfloc.theory.amplifier import A_SYMBOL, Amplifier, amplifier
+from rfloc.theory._amplifier import A_SYMBOL, Amplifier, amplifier
 from rfloc.theory.marginals import Marginal
 
 __all__ = ["EffectiveDynamics", "effective_dynamics", "per_sample_flow"]
