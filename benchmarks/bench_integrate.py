@@ -39,7 +39,7 @@ from scipy.integrate import solve_ivp
 from scipy.special import erf
 
 from rfloc.numerics.integrate import integrate_effective
-from rfloc.theory.bridge import AmplifierTable
+from rfloc.numerics.amplifier_table import AmplifierTable
 from rfloc.theory.covariance import gaussian_kernel, ising_covariance
 
 N, M, STEPS, DT, P = 40, 256, 2000, 0.05, 0.5

@@ -1,6 +1,6 @@
 r"""A cheap, verified re-tabulation of an amplifier for the integrator's inner loop.
 
-The bridge's :func:`rfloc.theory.bridge.phi_scalar` is exact but costs an ``erf`` (binary)
+The table's :func:`rfloc.numerics.amplifier_table.phi_scalar` is exact but costs an ``erf`` (binary)
 or an ``asin`` plus a degree-20 Clenshaw sum (tabulated marginals) per pixel. The effective
 dynamics evaluate :math:`\varphi` N times per right-hand side, so the integrator instead uses
 
@@ -10,7 +10,7 @@ dynamics evaluate :math:`\varphi` N times per right-hand side, so the integrator
 with :math:`g` piecewise polynomial on ``K`` equal cells (degree :data:`DEGREE`, monomial
 coefficients in the local coordinate :math:`t \in [-1, 1]`, Horner evaluation). The variable
 :math:`v` makes :math:`g` smooth up to :math:`a = \pm1`: :math:`\arccos a = 2\arcsin(v/\sqrt2)`
-is analytic in :math:`v`, and every bridge amplifier is smooth in :math:`\theta=\arcsin a`.
+is analytic in :math:`v`, and every tabulated amplifier is smooth in :math:`\theta=\arcsin a`.
 The table is refined until its error against ``phi_scalar``, checked at points between the
 interpolation nodes, is below the requested tolerance; otherwise the caller falls back to
 ``phi_scalar``.
@@ -35,7 +35,7 @@ import functools
 import numpy as np
 from numpy.polynomial import chebyshev as cheb
 
-from rfloc.theory.bridge import KIND_LINEAR, AmplifierTable
+from rfloc.numerics.amplifier_table import KIND_LINEAR, AmplifierTable
 
 DEGREE = 7
 CORE_TERMS = 12

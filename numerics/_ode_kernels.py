@@ -12,8 +12,8 @@ both covariances are those of Markov chains on a ring, and has length 0 otherwis
 then cost O(N) per row, and fixed steps run on transposed blocks (:func:`_step_markov`).
 ``amp`` is the tuple ``(fast, core, kind, breaks, coeffs)``:
 ``fast`` (K, DEGREE+1) and ``core`` are the verified re-tabulation and core polynomial of
-:mod:`rfloc.numerics._fastphi` (K = 0: call ``phi_scalar`` per pixel), the rest the bridge's
-:class:`~rfloc.theory.bridge.AmplifierTable` arrays.
+:mod:`rfloc.numerics._fastphi` (K = 0: call ``phi_scalar`` per pixel), the rest the table's
+:class:`~rfloc.numerics.amplifier_table.AmplifierTable` arrays.
 
 Status codes shared with the Python side: :data:`OK`, :data:`DIVERGED` (non-finite state),
 :data:`COLLAPSED` (:math:`\|w\|_{\Sigma_1} \le` ``collapse_tol``), :data:`MAX_STEPS`,
@@ -29,7 +29,7 @@ import numpy as np
 
 from rfloc.numerics import _markov as markov
 from rfloc.numerics._fastphi import CORE_TERMS, DEGREE
-from rfloc.theory.bridge import KIND_LINEAR, phi_scalar
+from rfloc.numerics.amplifier_table import KIND_LINEAR, phi_scalar
 
 OK = 0
 DIVERGED = 1

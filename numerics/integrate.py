@@ -38,7 +38,7 @@ from rfloc.numerics import _ode_kernels as kern
 from rfloc.numerics._fastphi import core, tabulate
 from rfloc.numerics._solvers import TABLEAUX, Controller, Tableau
 from rfloc.numerics.trajectory import Trajectory
-from rfloc.theory.bridge import KIND_BINARY, KIND_LINEAR, KIND_TABLE, AmplifierTable
+from rfloc.numerics.amplifier_table import KIND_BINARY, KIND_LINEAR, KIND_TABLE, AmplifierTable
 
 __all__ = ["METHODS", "integrate_effective"]
 

@@ -7,7 +7,7 @@ erf(a/sqrt(2 - 2*a**2))
 
 from rfloc.theory import covariance
 from rfloc.theory._amplifier import A_SYMBOL, Amplifier, amplifier
-from rfloc.theory.bridge import AmplifierTable
+from rfloc.numerics.amplifier_table import AmplifierTable
 from rfloc.theory.dynamics import EffectiveDynamics, effective_dynamics
 from rfloc.theory.marginals import (
     Algebraic,

@@ -22,7 +22,7 @@ Three routes to the same object, each a check on the others:
             \qquad c^{2n+1} = \sum_{r\ge0} \frac{(n+\tfrac12)_r}{r!}\, a^{2n+2r+1};
 
 - :meth:`Amplifier.__call__` — NumPy evaluation (abs. error ~1e-12) through the Numba
-  table of :mod:`rfloc.theory.bridge`.
+  table of :mod:`rfloc.numerics.amplifier_table`.
 
 Elliptical data (``elliptical=True``) need no Gaussian approximation: by spherical
 symmetry :math:`E[x\,1(w\cdot x>0)] = \tfrac12 E|X|\,\Sigma w/\sqrt{w^\top\Sigma w}`, i.e.
@@ -40,7 +40,7 @@ import sympy as sp
 from scipy import integrate, optimize, special
 
 from rfloc.errors import ParameterError, check_int
-from rfloc.theory.bridge import AmplifierTable
+from rfloc.numerics.amplifier_table import AmplifierTable
 from rfloc.theory.marginals import X_SYMBOL, Binary, Gaussian, Marginal
 
 __all__ = ["A_SYMBOL", "Amplifier", "amplifier"]
@@ -202,7 +202,7 @@ class Amplifier:
 
     @cached_property
     def table(self) -> AmplifierTable:
-        """The Numba-evaluable form of :math:`\\varphi` (see :mod:`rfloc.theory.bridge`)."""
+        """The Numba-evaluable form of :math:`\\varphi` (see :mod:`rfloc.numerics.amplifier_table`)."""
         m = self.marginal
         if self.elliptical:
             return AmplifierTable.linear(float(m.abs_mean()))

@@ -26,7 +26,7 @@ from rfloc.numerics.integrate import integrate_effective
 from rfloc.numerics.metrics import cosine, ipr
 from rfloc.numerics.trajectory import Trajectory
 from rfloc.theory import amplifier
-from rfloc.theory.bridge import AmplifierTable
+from rfloc.numerics.amplifier_table import AmplifierTable
 from rfloc.theory.covariance import gaussian_kernel, ising_covariance, torus
 from rfloc.theory.marginals import Binary, Laplace, StudentT
 

@@ -1,4 +1,4 @@
-r"""The one bridge from symbolic theory to fast numerics: tabulated amplifiers for Numba.
+r"""Tabulated amplifiers for Numba: the numeric form of the localization amplifier.
 
 An amplifier :math:`\varphi` is odd on :math:`[-1, 1]`. In the angle
 :math:`\theta = \arcsin a` it reads
@@ -25,9 +25,10 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 from numpy.polynomial import chebyshev as cheb
+
+from rfloc.numerics._jit import kernel
 
 KIND_LINEAR = 0
 KIND_BINARY = 1
@@ -102,7 +103,7 @@ class AmplifierTable:
         return out.reshape(arr.shape)
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def phi_scalar(a: float, kind: int, breaks: np.ndarray, coeffs: np.ndarray) -> float:
     """Evaluate a tabulated amplifier at one ``a`` (clipped to [-1, 1]; NaN propagates)."""
     if a != a:
@@ -141,7 +142,7 @@ def phi_scalar(a: float, kind: int, breaks: np.ndarray, coeffs: np.ndarray) -> f
     return s * (x * b1 - b2 + c[0])
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def phi_array(a: np.ndarray, kind: int, breaks: np.ndarray, coeffs: np.ndarray,
               out: np.ndarray) -> None:
     """``out[i] = phi(a[i])`` for 1-D arrays."""
