@@ -1,4 +1,6 @@
-r"""Localization measures of receptive fields (THEORY.md §5), vectorised over leading axes.
+r"""Localization measures of receptive fields, vectorised over leading axes.
+
+See ``docs/integrator.md`` § Metrics.
 
 Every function takes weights ``w`` of shape ``(..., N)`` (a trajectory ``(T, N)``, a batch
 ``(T, M, N)``, …) and reduces the last axis. Rows that are all zero or contain NaN (for
@@ -14,7 +16,11 @@ import numpy as np
 from rfloc.errors import ParameterError, check_int
 from rfloc.numerics.trajectory import Trajectory
 
-__all__ = ["cosine", "ipr", "localization_time", "peak", "rf_centre_width", "ring_offset"]
+__all__ = ["LOCALIZATION_FACTOR", "cosine", "ipr", "localization_time", "localized_ipr", "peak",
+           "rf_centre_width", "ring_offset"]
+
+LOCALIZATION_FACTOR = 4.0
+"""A receptive field counts as localized when its IPR exceeds this many times 1/N."""
 
 
 def _weights(w: np.ndarray, name: str = "w") -> np.ndarray:
@@ -26,6 +32,20 @@ def _weights(w: np.ndarray, name: str = "w") -> np.ndarray:
     if arr.ndim == 0 or arr.shape[-1] == 0:
         raise ParameterError(f"{name} must have shape (..., N) with N >= 1, got {arr.shape}")
     return arr
+
+
+def localized_ipr(n: int) -> float:
+    r"""IPR threshold above which an RF of N pixels counts as localized: :math:`4/N`.
+
+    Four times a flat RF (:math:`1/N`) and about 2.7 times a pure Fourier mode, whose IPR is
+    :math:`\sum_i \cos^4 / (\sum_i \cos^2)^2 = 1.5/N` (:data:`LOCALIZATION_FACTOR`).
+
+    Raises
+    ------
+    ParameterError
+        Unless ``n`` is an integer >= 1.
+    """
+    return LOCALIZATION_FACTOR / check_int("n", n, minimum=1)
 
 
 def ipr(w: np.ndarray) -> np.ndarray:

@@ -1,6 +1,6 @@
 r"""Simulated training: online SGD of one neuron or of a K-neuron two-layer network.
 
-The model and loss (THEORY.md §1). A committee of ``K`` units,
+The model and loss (``docs/training.md``). A committee of ``K`` units,
 
 .. math:: \hat y(x) = \sum_{k=1}^{K} v_k\, \sigma(w_k \cdot x + b_k),
 
@@ -41,7 +41,7 @@ from numpy.typing import ArrayLike
 from rfloc.errors import ParameterError, TrainingError, check_int, check_positive
 from rfloc.numerics import _sgd_kernels as kernels
 from rfloc.numerics.trajectory import Trajectory
-from rfloc.random import as_generator, spawn
+from rfloc.random import as_generator, seed_sequence, spawn, to_json
 
 __all__ = ["ACTIVATIONS", "REFERENCE_INIT_SCALE", "Task", "train_sgd", "train_sgd_seeds",
            "xavier_init"]
@@ -51,7 +51,7 @@ ACTIVATIONS = {"relu": kernels.RELU, "sigmoid": kernels.SIGMOID, "tanh": kernels
 """Activation names of :func:`train_sgd`; ``"erf"`` is :math:`\\mathrm{erf}(z/\\sqrt2)`."""
 
 REFERENCE_INIT_SCALE = 0.001
-"""Init scale of the reference single-neuron runs (THEORY.md §4)."""
+"""Init scale of the reference single-neuron runs (``docs/training.md``)."""
 
 _BIAS_MODES = {False: "none", "none": "none", "fixed": "fixed", "train": "train",
                True: "train"}
@@ -221,7 +221,7 @@ def train_sgd(
     if train_size is not None:
         train_size = check_int("train_size", train_size, minimum=batch_size)
 
-    root = _seed_sequence(seed)
+    root = seed_sequence(seed)
     data_ss, eval_ss, init_ss = root.spawn(3)
     W, single = _initial_weights(w0, n, init_scale, init_ss)
     K = W.shape[0]
@@ -235,7 +235,7 @@ def train_sgd(
               "readout": v.tolist(), "init_scale": _effective_init_scale(w0, init_scale),
               "save_every": save_every, "train_size": train_size,
               "full_batch": bool(full_batch), "eval_size": eval_size,
-              "seed": {"entropy": root.entropy, "spawn_key": list(root.spawn_key)},
+              "seed": to_json(root),
               "task": getattr(task, "params", type(task).__name__)}
 
     # Steps after which the state is saved (step 0, the initial state, is saved below).
@@ -438,18 +438,6 @@ def _bias_mode(bias: bool | str) -> str:
     if isinstance(bias, (bool, str)) and bias in _BIAS_MODES:
         return _BIAS_MODES[bias]
     raise ParameterError(f'bias must be False, "fixed" or "train", got {bias!r}')
-
-
-def _seed_sequence(seed: Any) -> np.random.SeedSequence:
-    """A fresh SeedSequence equal to ``seed`` (spawning from it never mutates the caller's)."""
-    if isinstance(seed, np.random.SeedSequence):
-        return np.random.SeedSequence(seed.entropy, spawn_key=seed.spawn_key,
-                                      pool_size=seed.pool_size)
-    if seed is None or (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)
-                        and seed >= 0):
-        return np.random.SeedSequence(None if seed is None else int(seed))
-    raise ParameterError(f"seed must be a non-negative int, a SeedSequence or None, "
-                         f"got {seed!r}")
 
 
 def _initial_weights(w0: Any, n: int, init_scale: float | None,

@@ -7,7 +7,6 @@
 from rfloc.validation.executor import SerialExecutor, Task, TaskStore, make_executor, run_tasks
 from rfloc.validation.experiments import (
     EXPERIMENTS,
-    LOCALIZED_IPR,
     IprPoint,
     PeakRegime,
     compare_peaks,
@@ -17,7 +16,6 @@ from rfloc.validation.experiments import (
 
 __all__ = [
     "EXPERIMENTS",
-    "LOCALIZED_IPR",
     "IprPoint",
     "PeakRegime",
     "SerialExecutor",

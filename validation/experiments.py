@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import asdict, dataclass, field
+from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
@@ -38,25 +39,20 @@ import numpy as np
 from rfloc import __version__, io
 from rfloc.errors import ParameterError, check_int, check_positive
 from rfloc.numerics.data import TwoClass
+from rfloc.numerics.metrics import LOCALIZATION_FACTOR, localized_ipr
 from rfloc.numerics.train import xavier_init
+from rfloc.random import stream, to_json
 from rfloc.theory import Algebraic, ErfGaussian
 from rfloc.validation.executor import Task, TaskStore, run_tasks
 from rfloc.validation.tasks import (
     RESULTS_VERSION,
-    emergence_ipr,
     ipr_task,
     many_task,
     peak_task,
-    seed_dict,
 )
 
-__all__ = ["EXPERIMENTS", "LOCALIZED_IPR", "IprPoint", "PeakRegime", "compare_peaks",
+__all__ = ["EXPERIMENTS", "IprPoint", "PeakRegime", "compare_peaks",
            "kurtosis_sweep", "run"]
-
-#: IPR above which a receptive field counts as localized: 4/N at N = 40, i.e. four times a
-#: uniform RF (1/N) and 2.7 times a pure Fourier mode (sum cos^4 / (sum cos^2)^2 = 1.5/N).
-LOCALIZED_IPR = emergence_ipr(40)
-
 
 @dataclass(frozen=True)
 class PeakRegime:
@@ -77,14 +73,38 @@ class PeakRegime:
             check_int(name, getattr(self, name), minimum=1)
 
 
-def _seeds(seed: int, *key: int) -> np.random.SeedSequence:
-    return np.random.SeedSequence(seed, spawn_key=key)
+class Stream(IntEnum):
+    """Named random streams below a run's root seed (:func:`rfloc.random.stream`).
+
+    A task's stream is ``stream(seed, experiment, item, purpose)``: the experiment's key
+    (a member of this enum; NLGP gain j uses ``NLGP + j``), the item (initial condition i,
+    ``SWEEP_ROW + j`` for row j of an IPR sweep, or committee setup i) and, for peak
+    comparisons, the :class:`Purpose`.
+    """
+
+    CUSTOM = 0
+    ISING = 1
+    KURTOSIS = 3
+    ELLIPTICAL = 4
+    MANY = 5
+    NLGP = 20
+
+
+class Purpose(IntEnum):
+    """Last spawn-key component of a peak comparison's streams."""
+
+    INIT = 0
+    TRAIN = 1
+
+
+#: item offset of IPR-sweep rows in a stream key (row j is ``SWEEP_ROW + j``)
+SWEEP_ROW = 1000
 
 
 def _inits(n: int, m: int, init_scale: float, seed: int, key: int) -> np.ndarray:
     """M Xavier initial conditions; init i has the same direction for every scale."""
     return np.array([xavier_init(None, n, init_scale,
-                                 np.random.default_rng(_seeds(seed, key, i, 0)))
+                                 np.random.default_rng(stream(seed, key, i, Purpose.INIT)))
                      for i in range(m)])
 
 
@@ -94,12 +114,13 @@ def _rate(values: list[bool]) -> float:
 
 # ---------------------------------------------------------------------- peaks
 def compare_peaks(task: TwoClass, regime: PeakRegime, *, inits: int = 28, seed: int = 0,
-                  store: TaskStore, executor: Executor | None = None, key: int = 0,
+                  store: TaskStore, executor: Executor | None = None, key: int = Stream.CUSTOM,
                   progress: bool = True) -> dict[str, Any]:
     r"""Same :math:`w_0` to the effective ODE (Euler, ``dt = lr``) and to SGD, M times.
 
-    Returns the DESIGN.md schema: ``params``, ``runs`` (per init: ``w0``, peaks, IPRs,
-    cosine over time), ``match_rate`` (exact peak), ``match_rate_within_1``,
+    Returns the peak-comparison schema of ``docs/validation.md``: ``params``, ``runs``
+    (per init: ``w0``, peaks, IPRs, cosine over time), ``match_rate`` (exact peak),
+    ``match_rate_within_1``,
     ``noise_floor`` (SGD vs a second SGD run from the same w0 with another data stream)
     and the same rates against a full-batch gradient-descent run.
     """
@@ -107,7 +128,7 @@ def compare_peaks(task: TwoClass, regime: PeakRegime, *, inits: int = 28, seed: 
     w0s = _inits(task.n, inits, regime.init_scale, seed, key)
     tasks = [Task(f"peak-v{RESULTS_VERSION}-{regime.label}-{i:03d}", peak_task, {
         "task_params": task.params, "w0": w0.tolist(), "lr": regime.lr, "steps": regime.steps,
-        "batch_size": regime.batch_size, "seed": seed_dict(_seeds(seed, key, i, 1)),
+        "batch_size": regime.batch_size, "seed": to_json(stream(seed, key, i, Purpose.TRAIN)),
         "full_batch_size": regime.full_batch_size, "save_every": regime.save_every})
         for i, w0 in enumerate(w0s)]
     results = run_tasks(tasks, store, executor, progress=progress, desc=regime.label)
@@ -152,7 +173,7 @@ class IprPoint:
 def kurtosis_sweep(points: list[IprPoint], *, inits: int = 4, lr: float = 0.05,
                    steps: int = 2000, batch_size: int = 1000, init_scale: float = 1e-3,
                    seed: int = 0, store: TaskStore, executor: Executor | None = None,
-                   key: int = 0, progress: bool = True) -> dict[str, Any]:
+                   key: int = Stream.CUSTOM, progress: bool = True) -> dict[str, Any]:
     """Final IPR of theory (exact and cubic amplifier) and SGD for each data model.
 
     ``rows`` holds, per model: ``model``, ``param``, ``excess_kurtosis``, ``ipr_theory``,
@@ -167,26 +188,28 @@ def kurtosis_sweep(points: list[IprPoint], *, inits: int = 4, lr: float = 0.05,
         w0s = _inits(pt.task.n, inits, init_scale, seed, key)
         tasks.append(Task(f"ipr-v{RESULTS_VERSION}-{pt.model}-{j:02d}", ipr_task, {
             "task_params": pt.task.params, "w0": w0s.tolist(), "lr": lr, "steps": steps,
-            "batch_size": batch_size, "seed": seed_dict(_seeds(seed, key, 1000 + j)),
+            "batch_size": batch_size, "seed": to_json(stream(seed, key, SWEEP_ROW + j)),
             "kappa": pt.kappa}))
     results = run_tasks(tasks, store, executor, progress=progress, desc="ipr sweep")
     rows = []
     for pt, t in zip(points, tasks, strict=True):
         r = results[t.key]
+        threshold = localized_ipr(pt.task.n)
         rows.append({
             "model": pt.model, "param": pt.param, "excess_kurtosis": pt.kappa,
             "ipr_theory": float(np.mean(r["ipr_theory_runs"])),
             "ipr_theory_cubic": (float(np.mean(r["ipr_theory_cubic_runs"]))
                                  if "ipr_theory_cubic_runs" in r else None),
             "ipr_sim": float(np.mean(r["ipr_sim_runs"])),
-            "localized_theory": bool(np.mean(r["ipr_theory_runs"]) > LOCALIZED_IPR),
-            "localized_sim": bool(np.mean(r["ipr_sim_runs"]) > LOCALIZED_IPR),
+            "localized_ipr": threshold,
+            "localized_theory": bool(np.mean(r["ipr_theory_runs"]) > threshold),
+            "localized_sim": bool(np.mean(r["ipr_sim_runs"]) > threshold),
             "task": pt.task.params, **r,
         })
     agree = [r["localized_theory"] == r["localized_sim"] for r in rows]
     return {"params": {"inits": inits, "lr": lr, "steps": steps, "batch_size": batch_size,
                        "init_scale": init_scale, "seed": seed,
-                       "localized_ipr": LOCALIZED_IPR},
+                       "localization_factor": LOCALIZATION_FACTOR},
             "rows": rows, "agreement": _rate(agree)}
 
 
@@ -220,7 +243,7 @@ def _exp_ising(ctx: _Context) -> dict:
     regimes = [PeakRegime("reference", batch_size=500, init_scale=1e-3, full_batch_size=fb),
                PeakRegime("large-batch", batch_size=5000, init_scale=0.1, full_batch_size=fb)]
     m = ctx.inits or (6 if ctx.quick else 28)
-    return _peaks_result(ctx, task, regimes, m, key=1)
+    return _peaks_result(ctx, task, regimes, m, key=Stream.ISING)
 
 
 def _exp_nlgp(ctx: _Context) -> dict:
@@ -233,7 +256,7 @@ def _exp_nlgp(ctx: _Context) -> dict:
                          init_scale=1e-3, full_batch_size=20_000 if ctx.quick else 50_000)
         out["regimes"].append(compare_peaks(task, reg, inits=m, seed=ctx.seed,
                                             store=ctx.store, executor=ctx.executor,
-                                            key=20 + j, progress=ctx.progress))
+                                            key=Stream.NLGP + j, progress=ctx.progress))
     out.update({k: v for k, v in out["regimes"][0].items() if k != "label"})
     return out
 
@@ -253,21 +276,21 @@ def _exp_kurtosis(ctx: _Context) -> dict:
         points = ([_kur_point(k) for k in (4.5, 5.0, 5.5, 6.5, 8.0, 10.0, 20.0)]
                   + [_nlgp_point(g) for g in (0.3, 1.0, 3.0, 10.0, 100.0)])
     return kurtosis_sweep(points, inits=ctx.inits or (2 if ctx.quick else 6), seed=ctx.seed,
-                          store=ctx.store, executor=ctx.executor, key=3,
+                          store=ctx.store, executor=ctx.executor, key=Stream.KURTOSIS,
                           steps=2000 if ctx.quick else 4000,
                           batch_size=1000 if ctx.quick else 2000, progress=ctx.progress)
 
 
 def _exp_elliptical(ctx: _Context) -> dict:
     clone = TwoClass.nlgp(100.0).gaussian_clone()
+    shell = TwoClass.elliptical("shell")
     points = [IprPoint("gaussian-clone", 100.0, clone, 0.0),
-              IprPoint("elliptical-shell", None, TwoClass.elliptical("shell"),
-                       -6.0 / (40 + 2))]
+              IprPoint("elliptical-shell", None, shell, shell.positive.excess_kurtosis())]
     if not ctx.quick:
         points.append(IprPoint("elliptical-student-t", 5.0,
                                TwoClass.elliptical("student-t", nu=5.0), 6.0))
     res = kurtosis_sweep(points, inits=ctx.inits or (2 if ctx.quick else 6), seed=ctx.seed,
-                         store=ctx.store, executor=ctx.executor, key=4,
+                         store=ctx.store, executor=ctx.executor, key=Stream.ELLIPTICAL,
                          steps=2000 if ctx.quick else 4000,
                          batch_size=1000 if ctx.quick else 2000, progress=ctx.progress)
     for row in res["rows"]:
@@ -279,7 +302,7 @@ def _exp_many(ctx: _Context) -> dict:
     k_values = [10] if ctx.quick else [10, 100]
     steps = 2000 if ctx.quick else 5000
     relu = {"activation": "relu", "bias": False, "lr": 5.0, "init_scale": 0.1}
-    # THEORY.md §4's reference committee: sigmoid units with trainable bias, lr = 100
+    # the reference committee (docs/training.md): sigmoid units with trainable bias, lr = 100
     sigmoid = {"activation": "sigmoid", "bias": "train", "lr": 100.0, "init_scale": 0.1}
     setups = [("nlgp-g100", TwoClass.nlgp(100.0), relu, k_values),
               ("gaussian-clone", TwoClass.nlgp(100.0).gaussian_clone(), relu, k_values)]
@@ -288,26 +311,29 @@ def _exp_many(ctx: _Context) -> dict:
                    ("kur-5", TwoClass.norta(Algebraic(5.0)), relu, k_values),
                    ("kur-10", TwoClass.norta(Algebraic(10.0)), sigmoid, [10]),
                    ("kur-4", TwoClass.norta(Algebraic(4.0)), sigmoid, [10])]
-    tasks = []
+    tasks, thresholds = [], []
     for i, (name, task, train, ks) in enumerate(setups):
         for k in ks:
+            thresholds.append(localized_ipr(task.n))
             tasks.append(Task(f"many-v{RESULTS_VERSION}-{name}-{train['activation']}-K{k}",
                               many_task, {"task_params": task.params, "k": k, **train,
                                           "steps": steps, "batch_size": 1000,
-                                          "seed": seed_dict(_seeds(ctx.seed, 5, i, k))}))
+                                          "seed": to_json(stream(ctx.seed, Stream.MANY, i, k))}))
     results = run_tasks(tasks, ctx.store, ctx.executor, progress=ctx.progress, desc="many")
     rows = []
-    for t in tasks:
+    for t, threshold in zip(tasks, thresholds, strict=True):
         r = results[t.key]
-        predicted = float(np.mean(np.asarray(r["ipr_theory"]) > LOCALIZED_IPR))
-        frac = float(np.mean(np.asarray(r["ipr"]) > LOCALIZED_IPR))
+        predicted = float(np.mean(np.asarray(r["ipr_theory"]) > threshold))
+        frac = float(np.mean(np.asarray(r["ipr"]) > threshold))
         rows.append({"model": t.name.split("-", 2)[2].rsplit("-", 2)[0], "K": t.kwargs["k"],
+                     "localized_ipr": threshold,
                      "activation": t.kwargs["activation"], "lr": t.kwargs["lr"],
                      "bias": t.kwargs["bias"],
                      "predicted_fraction": predicted, "fraction_localized": frac,
                      "agrees": (predicted > 0.5) == (frac > 0.5),
                      "task": t.kwargs["task_params"], **r})
-    return {"params": {"steps": steps, "batch_size": 1000, "localized_ipr": LOCALIZED_IPR,
+    return {"params": {"steps": steps, "batch_size": 1000,
+                       "localization_factor": LOCALIZATION_FACTOR,
                        "seed": ctx.seed, "relu": relu, "sigmoid": sigmoid},
             "rows": rows, "agreement": _rate([r["agrees"] for r in rows])}
 

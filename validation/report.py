@@ -126,6 +126,11 @@ def _peaks_md(name: str, res: dict, folder: Path) -> list[str]:
 
 
 # --------------------------------------------------------------- IPR sweeps
+def _factor(res: dict) -> str:
+    """The localization threshold's factor (IPR > factor / N) of a sweep or committee run."""
+    return _fmt(res["params"]["localization_factor"])
+
+
 def _ipr_vs_kappa(res: dict, path: Path) -> str:
     rows = [r for r in res["rows"] if r["excess_kurtosis"] is not None]
     k = np.array([r["excess_kurtosis"] for r in rows], dtype=float)
@@ -139,8 +144,9 @@ def _ipr_vs_kappa(res: dict, path: Path) -> str:
         ax.scatter(k_plot, [np.nan if v is None else v for v in y], marker=marker,
                    label=label, alpha=0.8)
     ax.axvline(0, color="k", lw=0.8)
-    ax.axhline(res["params"]["localized_ipr"], color="gray", ls="--", lw=0.8,
-               label="localized threshold")
+    for level in sorted({r["localized_ipr"] for r in rows}):
+        ax.axhline(level, color="gray", ls="--", lw=0.8,
+                   label=f"localized threshold {_fmt(level)}")
     ax.set_xlabel("excess kurtosis κ of the pixel marginal")
     ax.set_ylabel("final IPR (mean over inits)")
     ax.legend(fontsize=8)
@@ -170,7 +176,7 @@ def _ipr_md(res: dict, folder: Path, name: str) -> list[str]:
             for r in res["rows"]]
     md = [_table(["model", "param", "κ", "IPR ODE", "IPR ODE cubic", "IPR SGD",
                   "localized (ODE)", "localized (SGD)"], rows), "",
-          f"Localized means mean IPR > {res['params']['localized_ipr']}; theory and SGD agree "
+          f"Localized means mean IPR > {_factor(res)}/N; theory and SGD agree "
           f"on {res['agreement']:.0%} of the {len(res['rows'])} rows."]
     md.append(f"\n![IPR vs kappa]({_ipr_vs_kappa(res, folder / 'ipr_vs_kappa.png')})")
     md.append(f"\n![amplifiers]({_amplifier_curves(res, folder / 'amplifiers.png')})")
@@ -183,7 +189,7 @@ def _many_md(res: dict, folder: Path) -> list[str]:
              r["fraction_localized"], r["agrees"], r["accuracy"]] for r in res["rows"]]
     md = [_table(["data", "K", "activation", "fraction localized (single-neuron ODE)",
                   "fraction localized (network)", "agrees", "test accuracy"], rows), "",
-          f"Localized means IPR > {res['params']['localized_ipr']}. The ODE integrates each "
+          f"Localized means IPR > {_factor(res)}/N. The ODE integrates each "
           "neuron's own initial RF as if it were alone (readout 1/K): the prediction is "
           "qualitative."]
     ncols = min(4, len(res["rows"]))

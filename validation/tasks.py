@@ -22,24 +22,15 @@ from rfloc.numerics import metrics
 from rfloc.numerics.data import Elliptical, GaussianProcess, TwoClass, from_params
 from rfloc.numerics.integrate import integrate_effective
 from rfloc.numerics.train import train_sgd
+from rfloc.random import seed_sequence
 from rfloc.theory import AmplifierTable, Gaussian, amplifier
 
 #: Bumped whenever a task function's output changes, so stored results are never reused
 #: across incompatible versions (it is part of every task name).
 RESULTS_VERSION = 2
 
-__all__ = ["RESULTS_VERSION", "cubic_table", "emergence_ipr", "ipr_task", "many_task",
-           "peak_task", "seed_dict", "seed_sequence", "theory_amplifier"]
-
-
-def seed_sequence(seed: dict[str, Any]) -> np.random.SeedSequence:
-    """Rebuild a SeedSequence from ``{"entropy": int, "spawn_key": [..]}``."""
-    return np.random.SeedSequence(seed["entropy"], spawn_key=tuple(seed["spawn_key"]))
-
-
-def seed_dict(ss: np.random.SeedSequence) -> dict[str, Any]:
-    """The JSON form of a spawned SeedSequence (inverse of :func:`seed_sequence`)."""
-    return {"entropy": int(ss.entropy), "spawn_key": [int(k) for k in ss.spawn_key]}
+__all__ = ["RESULTS_VERSION", "cubic_table", "ipr_task", "many_task", "peak_task",
+           "theory_amplifier"]
 
 
 @lru_cache(maxsize=32)
@@ -90,12 +81,6 @@ def _ode(w0: np.ndarray, task: TwoClass, table: AmplifierTable, lr: float, steps
                                p=task.p, save_every=save_every, on_failure="return")
 
 
-def emergence_ipr(n: int) -> float:
-    r"""IPR at which an RF counts as localized: :math:`4/N` (four times a uniform RF,
-    2.7 times a pure Fourier mode, whose IPR is :math:`1.5/N`)."""
-    return 4.0 / n
-
-
 def peak_task(task_params: dict, w0: list[float], lr: float, steps: int, batch_size: int,
               seed: dict, full_batch_size: int, save_every: int) -> dict:
     r"""One initial condition: effective ODE vs SGD vs a repeat SGD vs full-batch GD.
@@ -103,18 +88,19 @@ def peak_task(task_params: dict, w0: list[float], lr: float, steps: int, batch_s
     The ODE is integrated with Euler, ``dt = lr``, so ODE step k lines up with SGD step k.
     Two theory predictions of the peak: at the end (``peak_theory``) and at *emergence*
     (``peak_theory_emergence``), the first step at which the ODE's IPR reaches
-    :func:`emergence_ipr` — the effective ODE is an early-time theory (its Gaussian
-    conditional fails once w is localized), so its prediction is the peak it forms, not
-    where it drifts later. Returns peaks (argmax :math:`|w|`), IPRs, the cosine similarity
-    between theory and simulation at every save, and the saved trajectories.
+    :func:`rfloc.numerics.metrics.localized_ipr` — the effective ODE is an early-time
+    theory (its Gaussian conditional fails once w is localized), so its prediction is the
+    peak it forms, not where it drifts later. Returns peaks (argmax :math:`|w|`), IPRs, the
+    cosine similarity between theory and simulation at every save, and the saved
+    trajectories.
     """
     task = from_params(task_params)
     w0a = np.asarray(w0, dtype=np.float64)
     s_sim, s_rep, s_fb = seed_sequence(seed).spawn(3)
     full = _ode(w0a, task, theory_amplifier(task), lr, steps, 1)
     ipr_t = metrics.ipr(full.w)
-    k_emerge = int(np.argmax(ipr_t >= emergence_ipr(task.n))) if np.any(
-        ipr_t >= emergence_ipr(task.n)) else len(ipr_t) - 1
+    emerged = ipr_t >= metrics.localized_ipr(task.n)
+    k_emerge = int(np.argmax(emerged)) if np.any(emerged) else len(ipr_t) - 1
     ode = replace(full, t=full.t[::save_every], w=full.w[::save_every])
     if (len(full.t) - 1) % save_every:
         ode = replace(ode, t=np.append(ode.t, full.t[-1]), w=np.vstack([ode.w, full.w[-1:]]))

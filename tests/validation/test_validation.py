@@ -117,7 +117,7 @@ def test_cli_bad_input(argv, needle, tmp_path):
 
 @pytest.mark.slow
 def test_quick_validation_end_to_end(tmp_path):
-    """The README's main job: every experiment, honest thresholds from THEORY.md."""
+    """The README's main job: every experiment, honest thresholds from docs/validation.md."""
     from rfloc.validation import run
 
     with make_executor(2) as ex:
