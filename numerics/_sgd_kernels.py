@@ -29,8 +29,9 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
+
+from rfloc.numerics._jit import kernel, sums
 
 RELU = 0
 SIGMOID = 1
@@ -40,13 +41,11 @@ ERF = 3
 # Samples per tile of the batch: bounds the scratch memory (TILE, K) for any batch size.
 TILE = 64
 
-# Reassociation lets the dot products vectorise; no 'nnan'/'ninf', so NaN checks stay valid.
-_FASTMATH = {"reassoc", "contract", "nsz"}
 _SQRT_HALF = math.sqrt(0.5)
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@kernel(inline="always")
 def _activate(z: float, act: int) -> tuple[float, float]:
     """``(sigma(z), sigma'(z))`` for the activation code ``act``."""
     if act == RELU:
@@ -62,7 +61,7 @@ def _activate(z: float, act: int) -> tuple[float, float]:
     return math.erf(z * _SQRT_HALF), _SQRT_2_OVER_PI * math.exp(-0.5 * z * z)
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FASTMATH)
+@sums
 def _tile_preactivations(W: np.ndarray, b: np.ndarray, X: np.ndarray, rows: np.ndarray,
                          start: int, n: int, Z: np.ndarray) -> None:
     """``Z[j, k] = W[k] . X[rows[start + j]] + b[k]`` for ``j < n`` (8 rows per pass)."""
@@ -107,7 +106,7 @@ def _tile_preactivations(W: np.ndarray, b: np.ndarray, X: np.ndarray, rows: np.n
             Z[jj, k] = s
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FASTMATH)
+@sums
 def _tile_accumulate(D: np.ndarray, X: np.ndarray, rows: np.ndarray, start: int, n: int,
                      gW: np.ndarray) -> None:
     """``gW[k] += sum_{j < n} D[j, k] X[rows[start + j]]`` (8 rows per pass)."""
@@ -144,7 +143,7 @@ def _tile_accumulate(D: np.ndarray, X: np.ndarray, rows: np.ndarray, start: int,
                 gW[k, i] += d * X[r, i]
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FASTMATH)
+@sums
 def _one_neuron_gradient(w: np.ndarray, b: float, v: float, X: np.ndarray, y: np.ndarray,
                          rows: np.ndarray, start: int, B: int, act: int,
                          gw: np.ndarray) -> tuple[float, float, float]:
@@ -219,7 +218,7 @@ def _one_neuron_gradient(w: np.ndarray, b: float, v: float, X: np.ndarray, y: np
     return loss / B, c * gb, c * gv
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FASTMATH)
+@sums
 def batch_gradient(W: np.ndarray, b: np.ndarray, v: np.ndarray, X: np.ndarray,
                    y: np.ndarray, rows: np.ndarray, start: int, B: int, act: int,
                    gW: np.ndarray, gb: np.ndarray, gv: np.ndarray, Z: np.ndarray,
@@ -267,7 +266,7 @@ def batch_gradient(W: np.ndarray, b: np.ndarray, v: np.ndarray, X: np.ndarray,
     return loss / B
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def _finite_after_update(W: np.ndarray, b: np.ndarray, v: np.ndarray, gW: np.ndarray,
                          gb: np.ndarray, gv: np.ndarray, lr: float, train_b: bool,
                          train_v: bool) -> bool:
@@ -284,7 +283,7 @@ def _finite_after_update(W: np.ndarray, b: np.ndarray, v: np.ndarray, gW: np.nda
     return math.isfinite(total)
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def sgd_steps(W: np.ndarray, b: np.ndarray, v: np.ndarray, X: np.ndarray, y: np.ndarray,
               rows: np.ndarray, stride: int, B: int, n_steps: int, step0: int, lr: float,
               act: int, train_b: bool, train_v: bool, save_steps: np.ndarray, ptr: int,
@@ -326,7 +325,7 @@ def sgd_steps(W: np.ndarray, b: np.ndarray, v: np.ndarray, X: np.ndarray, y: np.
     return ptr, -1
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def evaluate(Ws: np.ndarray, bs: np.ndarray, vs: np.ndarray, X: np.ndarray, y: np.ndarray,
              act: int, loss: np.ndarray, accuracy: np.ndarray) -> None:
     """Held-out ``loss[t]`` (mean squared error) and ``accuracy[t]`` (``yhat > 1/2`` vs ``y``).
