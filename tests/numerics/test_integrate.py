@@ -20,13 +20,12 @@ from scipy.linalg import eigh
 from scipy.special import erf
 
 from rfloc.errors import IntegrationError, ParameterError
-from rfloc.numerics import _fastphi, _markov
-from rfloc.numerics._solvers import DOPRI5, EULER, RK4
+from rfloc.numerics.amplifier_table import AmplifierTable
 from rfloc.numerics.integrate import integrate_effective
+from rfloc.numerics.integrator import DOPRI5, EULER, RK4, _fastphi, _markov
 from rfloc.numerics.metrics import cosine, ipr
 from rfloc.numerics.trajectory import Trajectory
 from rfloc.theory import amplifier
-from rfloc.numerics.amplifier_table import AmplifierTable
 from rfloc.theory.covariance import gaussian_kernel, ising_covariance, torus
 from rfloc.theory.marginals import Binary, Laplace, StudentT
 

@@ -24,14 +24,14 @@ from __future__ import annotations
 
 import hashlib
 
-import numba
 import numpy as np
+
+from rfloc.numerics._jit import sums
 
 ROWS = 5
 """Rows of a factor array: multipliers, inverse pivots, couplings over pivots, z, scalars."""
 
 _CHECK_RTOL = 1e-12  # fast products against the dense covariance, relative to max |C|
-_SUMS = {"reassoc", "contract", "nsz"}  # vectorisable sums; NaN and inf still propagate
 _CACHE: dict[tuple[str, tuple[int, ...]], np.ndarray | None] = {}
 _CACHE_SIZE = 32
 
@@ -107,7 +107,7 @@ def _factor(cov: np.ndarray) -> np.ndarray | None:
     return fac
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_SUMS)
+@sums
 def sweep(src, x, fac, c):
     r"""``x[:, r] = C src[:, r]`` for every column of ``src`` (N, R) (``x`` may be ``src``),
     ``C`` given by ``fac``.
@@ -147,7 +147,7 @@ def sweep(src, x, fac, c):
             cur[r] -= zi * c[r]
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_SUMS)
+@sums
 def row_products(y, tri, out):
     r"""``out[:N] = cov1 @ y``, ``out[N:] = covbar @ y`` for one row ``y`` (N,).
 

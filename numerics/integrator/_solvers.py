@@ -1,4 +1,4 @@
-r"""Solvers as data: explicit Runge–Kutta tableaux and the adaptive step-size controller.
+r"""Solvers as data: explicit Runge–Kutta tableaux (how to step).
 
 A tableau advances :math:`w' = f(w)` (autonomous, so the nodes :math:`c` are not needed) by
 
@@ -7,9 +7,9 @@ A tableau advances :math:`w' = f(w)` (autonomous, so the nodes :math:`c` are not
           \mathrm{err} = h \sum_s e_s k_s ,
 
 with ``e = b - b_hat`` the difference to an embedded lower-order solution (all zeros for a
-fixed-step method). The shared Numba step kernel in :mod:`rfloc.numerics._ode_kernels` reads
-nothing but these arrays. How big the next step is belongs to :class:`Controller`, not to the
-tableau.
+fixed-step method). The shared step kernels of :mod:`rfloc.numerics.integrator._kernels`
+read nothing but these arrays (:meth:`Tableau.kernel_args`). How big the next step is belongs
+to the controller (:mod:`rfloc.numerics.integrator._controller`), not to the tableau.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from fractions import Fraction as F
 
 import numpy as np
+
+from rfloc.numerics.integrator._kernels import TableauArgs
 
 
 @dataclass(frozen=True)
@@ -55,23 +57,9 @@ class Tableau:
         """True when the tableau carries an error estimate."""
         return self.error_order > 0
 
-
-@dataclass(frozen=True)
-class Controller:
-    r"""Integral step-size controller for adaptive tableaux.
-
-    After a step with scaled error norm :math:`\epsilon` (accepted iff :math:`\epsilon\le1`)
-    the next step is :math:`h \cdot \min(f_{\max}, \max(f_{\min},
-    \text{safety}\cdot\epsilon^{-1/(q+1)}))`, :math:`q` the embedded order.
-    """
-
-    safety: float = 0.9
-    min_factor: float = 0.2
-    max_factor: float = 10.0
-
-    def exponent(self, tableau: Tableau) -> float:
-        """The exponent :math:`1/(q+1)` for ``tableau``'s embedded order :math:`q`."""
-        return 1.0 / (tableau.error_order + 1)
+    def kernel_args(self) -> TableauArgs:
+        """The arrays the Numba step kernels read."""
+        return TableauArgs(self.a, self.b, self.e, self.fsal)
 
 
 def _tableau(name: str, order: int, a: list[list[F]], b: list[F],
