@@ -5,9 +5,9 @@
 erf(a/sqrt(2 - 2*a**2))
 """
 
+from rfloc.numerics.amplifier_table import AmplifierTable
 from rfloc.theory import covariance
 from rfloc.theory._amplifier import A_SYMBOL, Amplifier, amplifier
-from rfloc.numerics.amplifier_table import AmplifierTable
 from rfloc.theory.dynamics import EffectiveDynamics, effective_dynamics
 from rfloc.theory.marginals import (
     Algebraic,
@@ -18,6 +18,7 @@ from rfloc.theory.marginals import (
     Marginal,
     StudentT,
     Uniform,
+    as_marginal,
     by_name,
 )
 
@@ -35,6 +36,7 @@ __all__ = [
     "StudentT",
     "Uniform",
     "amplifier",
+    "as_marginal",
     "by_name",
     "covariance",
     "effective_dynamics",

@@ -2,7 +2,7 @@ r"""The localization amplifier :math:`\varphi` of a pixel marginal.
 
 Conditioned on one pixel :math:`x_i`, the preactivation of a ReLU neuron is taken to be
 Gaussian with mean :math:`(\Sigma_1 w)_i x_i` and variance
-:math:`w^\top\Sigma_1 w - (\Sigma_1 w)_i^2` (THEORY.md §2). Then
+:math:`w^\top\Sigma_1 w - (\Sigma_1 w)_i^2` (``docs/theory.md`` §4). Then
 :math:`E_1[x_i\,1(w\cdot x>0)] = \tfrac12\varphi(a_i)` with
 :math:`a_i = (\Sigma_1 w)_i/\sqrt{w^\top\Sigma_1 w}` and
 
@@ -41,7 +41,8 @@ from scipy import integrate, optimize, special
 
 from rfloc.errors import ParameterError, check_int
 from rfloc.numerics.amplifier_table import AmplifierTable
-from rfloc.theory.marginals import X_SYMBOL, Binary, Gaussian, Marginal
+from rfloc.numerics.laws import PixelLaw
+from rfloc.theory.marginals import X_SYMBOL, Binary, Gaussian, Marginal, as_marginal
 
 __all__ = ["A_SYMBOL", "Amplifier", "amplifier"]
 
@@ -67,14 +68,12 @@ def _odd_extension(expr_pos: sp.Expr) -> sp.Expr:
 class Amplifier:
     r"""The localization amplifier :math:`\varphi` of one marginal (see module docstring).
 
-    Build it with :func:`amplifier`. Attributes: ``marginal``, ``elliptical``.
+    Build it with :func:`amplifier`. Attributes: ``marginal`` (always a theory
+    :class:`~rfloc.theory.Marginal`, see :func:`~rfloc.theory.as_marginal`), ``elliptical``.
     """
 
-    def __init__(self, marginal: Marginal, *, elliptical: bool = False) -> None:
-        if not isinstance(marginal, Marginal):
-            raise ParameterError(
-                f"marginal must be an rfloc.theory Marginal, got {type(marginal).__name__}")
-        self.marginal = marginal
+    def __init__(self, marginal: Marginal | PixelLaw, *, elliptical: bool = False) -> None:
+        self.marginal = as_marginal(marginal)
         self.elliptical = bool(elliptical)
 
     def __repr__(self) -> str:
@@ -202,7 +201,8 @@ class Amplifier:
 
     @cached_property
     def table(self) -> AmplifierTable:
-        """The Numba-evaluable form of :math:`\\varphi` (see :mod:`rfloc.numerics.amplifier_table`)."""
+        """The Numba-evaluable form of :math:`\\varphi`
+        (see :mod:`rfloc.numerics.amplifier_table`)."""
         m = self.marginal
         if self.elliptical:
             return AmplifierTable.linear(float(m.abs_mean()))
@@ -237,13 +237,14 @@ class Amplifier:
         return self.marginal.abs_mean()
 
 
-def amplifier(marginal: Marginal, *, elliptical: bool = False) -> Amplifier:
+def amplifier(marginal: Marginal | PixelLaw, *, elliptical: bool = False) -> Amplifier:
     r"""The localization amplifier :math:`\varphi` of ``marginal``.
 
     Parameters
     ----------
-    marginal : Marginal
-        The pixel marginal (unit variance, symmetric).
+    marginal : Marginal or rfloc.numerics.laws.PixelLaw
+        The pixel marginal (unit variance, symmetric); a built-in numeric law (e.g. a data
+        model's ``marginal``) is mapped to its theory marginal by :func:`as_marginal`.
     elliptical : bool
         If True, the data are elliptical with this pixel marginal: the exact amplifier
         :math:`E|X|\,a` (linear) replaces the Gaussian-conditional approximation.

@@ -2,32 +2,36 @@ r"""Pixel marginals: symmetric, zero-mean, unit-variance laws of one input pixel
 
 Every marginal exposes two faces.
 
-*Symbolic* (SymPy): :meth:`Marginal.moment` returns the exact moment
+*Symbolic* (SymPy, here): :meth:`Marginal.moment` returns the exact moment
 :math:`m_n = E[X^n]` (rationals, surds, Gamma values) wherever it exists, and raises
-:class:`~rfloc.errors.MomentError` where it does not (heavy tails).
+:class:`~rfloc.errors.MomentError` where it does not (heavy tails); :meth:`density`,
+:meth:`expectation`, :meth:`excess_kurtosis` and :meth:`abs_mean` are exact too.
 
-*Numeric* (NumPy/SciPy): :meth:`Marginal.gaussian_transform` is the monotone map
-:math:`f` with :math:`f(Z) \sim X` for :math:`Z \sim N(0, 1)` — the NORTA/copula map the
-data models use — and :meth:`Marginal.expect` evaluates :math:`E[h(X)]` by adaptive
-quadrature to ~1e-13.
+*Numeric* (:mod:`rfloc.numerics.laws`): each marginal carries its numeric pixel law as
+:attr:`Marginal.law`, and :meth:`Marginal.gaussian_transform` (the monotone map
+:math:`f` with :math:`f(Z) \sim X` for :math:`Z \sim N(0, 1)`, the NORTA/copula map the
+data models use), :meth:`Marginal.expect` (:math:`E[h(X)]` by adaptive quadrature to
+~1e-13) and :meth:`Marginal.sample` are the law's. :func:`as_marginal` maps a numeric law
+back to its marginal.
 
-All marginals are standardised to unit variance, :math:`m_2 = 1`.
+All marginals are standardised to unit variance, :math:`m_2 = 1` (``docs/theory.md`` §1).
 """
 
 from __future__ import annotations
 
-import itertools
-import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import sympy as sp
-from scipy import integrate, interpolate, optimize, special, stats
+from scipy import integrate
 
-from rfloc.errors import MomentError, ParameterError, check_int, check_positive
-from rfloc.random import SeedLike, as_generator
+from rfloc.errors import MomentError, ParameterError, check_int
+from rfloc.numerics import laws
+from rfloc.numerics.laws import QUAD
+from rfloc.random import SeedLike
 
 __all__ = [
     "Algebraic",
@@ -38,6 +42,8 @@ __all__ = [
     "Marginal",
     "StudentT",
     "Uniform",
+    "as_marginal",
+    "by_name",
 ]
 
 #: The symbol densities are written in.
@@ -45,33 +51,33 @@ X_SYMBOL = sp.Symbol("x", real=True)
 #: The symbol quantile functions are written in.
 U_SYMBOL = sp.Symbol("u", positive=True)
 
-_QUAD = {"epsabs": 1e-14, "epsrel": 1e-13, "limit": 400}
-
-
-def _erfc_tail(z: np.ndarray) -> np.ndarray:
-    """``1 - |2 Phi(z) - 1| = erfc(|z| / sqrt 2)`` without cancellation."""
-    return special.erfc(np.abs(z) / math.sqrt(2.0))
-
 
 class Marginal(ABC):
     r"""A symmetric pixel marginal with unit variance.
 
-    Subclasses implement :meth:`_even_moment` (exact, standardised),
-    :meth:`gaussian_transform` and, where a shortcut exists, :meth:`expect`,
-    :meth:`abs_mean` and :meth:`sample`.
+    Subclasses set :attr:`law` (the numeric face) and implement :meth:`_even_moment`
+    (exact, standardised) and, where a shortcut exists, :meth:`density`,
+    :meth:`expectation` and :meth:`abs_mean`.
     """
 
-    #: short name used on the command line and in reports
-    name: str = "marginal"
+    #: the numeric face: Gaussian transform, quadrature, sampling
+    law: laws.PixelLaw
     #: True when every existing moment is an exact SymPy number (no floats)
     exact_moments: bool = True
+    #: whether SymPy is asked for closed-form expectations (cheap, terminating integrals)
+    try_closed_form: bool = False
+
+    @property
+    def name(self) -> str:
+        """Short name used on the command line and in reports (the law's)."""
+        return self.law.name
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The parameters that define this marginal (the law's)."""
+        return self.law.params
 
     # ------------------------------------------------------------------ symbolic
-    @property
-    def params(self) -> dict[str, float]:
-        """The parameters that define this marginal."""
-        return {}
-
     @property
     def density(self) -> sp.Expr | None:
         """Density of the standardised law in :data:`X_SYMBOL`, or None (atoms)."""
@@ -84,7 +90,7 @@ class Marginal(ABC):
 
     def max_moment(self) -> float:
         """Largest order ``n`` for which :math:`E|X|^n < \\infty` (``inf`` if all exist)."""
-        return math.inf
+        return self.law.max_moment()
 
     def moment(self, n: int) -> sp.Expr:
         r"""Exact moment :math:`m_n = E[X^n]` of the standardised marginal.
@@ -112,9 +118,6 @@ class Marginal(ABC):
     def _even_moment(self, n: int) -> sp.Expr:
         """Exact even moment of order ``n >= 2`` of the standardised law."""
 
-    #: whether SymPy is asked for closed-form expectations (cheap, terminating integrals)
-    try_closed_form: bool = False
-
     def expectation(self, expr: sp.Expr, *, evaluate: bool = False) -> sp.Expr:
         r"""Symbolic :math:`E[h(X)]` for ``expr`` :math:`= h` written in :data:`X_SYMBOL`.
 
@@ -135,33 +138,20 @@ class Marginal(ABC):
 
     def abs_mean(self) -> sp.Expr:
         r""":math:`E|X|`, the limit :math:`\varphi(a \to 1)` of the amplifier."""
-        val = self.expect(np.abs)
-        return sp.Float(val, 15)
+        return sp.Float(self.law.abs_mean(), 15)
 
     # ------------------------------------------------------------------ numeric
-    @abstractmethod
     def gaussian_transform(self, z: np.ndarray) -> np.ndarray:
         r"""Monotone map :math:`f = Q \circ \Phi` with :math:`f(Z) \sim X`, vectorised."""
+        return self.law.gaussian_transform(z)
 
     def expect(self, func: Callable[[np.ndarray], np.ndarray]) -> float:
-        r""":math:`E[h(X)]` by adaptive quadrature over :math:`z`, :math:`X = f(Z)`.
-
-        ``func`` must accept and return NumPy arrays.
-        """
-        def integrand(z: float) -> float:
-            return float(func(self.gaussian_transform(np.array([z])))[0]) * math.exp(
-                -0.5 * z * z
-            ) / math.sqrt(2 * math.pi)
-
-        total = 0.0
-        for lo, hi in ((-math.inf, -1.0), (-1.0, 0.0), (0.0, 1.0), (1.0, math.inf)):
-            total += integrate.quad(integrand, lo, hi, **_QUAD)[0]
-        return total
+        r""":math:`E[h(X)]` by adaptive quadrature (``func`` maps arrays to arrays)."""
+        return self.law.expect(func)
 
     def sample(self, size: int | tuple[int, ...], rng: SeedLike = None) -> np.ndarray:
         """Draw i.i.d. samples (float64) of the given ``size``."""
-        gen = as_generator(rng)
-        return self.gaussian_transform(gen.standard_normal(size))
+        return self.law.sample(size, rng)
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
@@ -197,7 +187,7 @@ class Marginal(ABC):
 class Gaussian(Marginal):
     r"""Standard normal :math:`N(0, 1)`; :math:`m_{2k} = (2k-1)!!`."""
 
-    name = "gaussian"
+    law = laws.Gaussian()
     try_closed_form = True
 
     @property
@@ -210,14 +200,11 @@ class Gaussian(Marginal):
     def abs_mean(self) -> sp.Expr:
         return sp.sqrt(2 / sp.pi)
 
-    def gaussian_transform(self, z: np.ndarray) -> np.ndarray:
-        return np.asarray(z, dtype=np.float64).copy()
-
 
 class Binary(Marginal):
     r"""Symmetric :math:`\pm 1` pixels (Ising spins, NLGP at :math:`g \to \infty`)."""
 
-    name = "binary"
+    law = laws.Binary()
 
     @property
     def support(self) -> tuple[sp.Expr, sp.Expr]:
@@ -234,18 +221,11 @@ class Binary(Marginal):
     def abs_mean(self) -> sp.Expr:
         return sp.Integer(1)
 
-    def gaussian_transform(self, z: np.ndarray) -> np.ndarray:
-        return np.where(np.asarray(z) >= 0, 1.0, -1.0)
-
-    def expect(self, func: Callable[[np.ndarray], np.ndarray]) -> float:
-        v = func(np.array([-1.0, 1.0]))
-        return 0.5 * float(v[0] + v[1])
-
 
 class Uniform(Marginal):
     r"""Uniform on :math:`[-\sqrt3, \sqrt3]`; :math:`m_n = 3^{n/2}/(n+1)`, :math:`\kappa=-6/5`."""
 
-    name = "uniform"
+    law = laws.Uniform()
     try_closed_form = True
 
     @property
@@ -262,20 +242,11 @@ class Uniform(Marginal):
     def abs_mean(self) -> sp.Expr:
         return sp.sqrt(3) / 2
 
-    def gaussian_transform(self, z: np.ndarray) -> np.ndarray:
-        return math.sqrt(3.0) * special.erf(np.asarray(z, dtype=np.float64) / math.sqrt(2.0))
-
-    def expect(self, func: Callable[[np.ndarray], np.ndarray]) -> float:
-        r3 = math.sqrt(3.0)
-        val = integrate.quad(lambda x: float(func(np.array([x]))[0]), -r3, r3, points=[0.0],
-                             **_QUAD)[0]
-        return val / (2 * r3)
-
 
 class Laplace(Marginal):
     r"""Laplace with scale :math:`1/\sqrt2`; :math:`m_n = n!/2^{n/2}`, :math:`\kappa = 3`."""
 
-    name = "laplace"
+    law = laws.Laplace()
     try_closed_form = True
 
     @property
@@ -288,17 +259,6 @@ class Laplace(Marginal):
     def abs_mean(self) -> sp.Expr:
         return 1 / sp.sqrt(2)
 
-    def gaussian_transform(self, z: np.ndarray) -> np.ndarray:
-        z = np.asarray(z, dtype=np.float64)
-        return -np.sign(z) * np.log(_erfc_tail(z)) / math.sqrt(2.0)
-
-    def expect(self, func: Callable[[np.ndarray], np.ndarray]) -> float:
-        r2 = math.sqrt(2.0)
-        def f(x: float) -> float:
-            return (float(func(np.array([x]))[0]) + float(func(np.array([-x]))[0])) * math.exp(
-                -r2 * x) / r2
-        return integrate.quad(f, 0.0, math.inf, **_QUAD)[0]
-
 
 class StudentT(Marginal):
     r"""Student-t with :math:`\nu > 2` degrees of freedom, scaled to unit variance.
@@ -308,22 +268,10 @@ class StudentT(Marginal):
     / (\sqrt\pi\,\Gamma(\tfrac\nu2))`.
     """
 
-    name = "student-t"
-
     def __init__(self, nu: float) -> None:
-        nu = check_positive("nu", nu)
-        if nu <= 2:
-            raise ParameterError(f"nu must be > 2 for a unit-variance Student-t, got {nu!r}")
-        self.nu = nu
-        self._nu = sp.nsimplify(nu)
-        self._scale = math.sqrt((nu - 2.0) / nu)
-
-    @property
-    def params(self) -> dict[str, float]:
-        return {"nu": self.nu}
-
-    def max_moment(self) -> float:
-        return self.nu
+        self.law = laws.StudentT(nu)
+        self.nu = self.law.nu
+        self._nu = sp.nsimplify(self.nu)
 
     @property
     def density(self) -> sp.Expr:
@@ -343,20 +291,6 @@ class StudentT(Marginal):
         return 2 * sp.sqrt(nu - 2) * sp.gamma((nu + 1) / 2) / (
             sp.sqrt(sp.pi) * (nu - 1) * sp.gamma(nu / 2))
 
-    def gaussian_transform(self, z: np.ndarray) -> np.ndarray:
-        z = np.asarray(z, dtype=np.float64)
-        return np.sign(z) * stats.t.isf(0.5 * _erfc_tail(z), self.nu) * self._scale
-
-    def expect(self, func: Callable[[np.ndarray], np.ndarray]) -> float:
-        nu, s = self.nu, self._scale
-        logc = (math.lgamma((nu + 1) / 2) - math.lgamma(nu / 2) - 0.5 * math.log(nu * math.pi)
-                - math.log(s))
-        def f(x: float) -> float:
-            pdf = math.exp(logc - 0.5 * (nu + 1) * math.log1p((x / s) ** 2 / nu))
-            return (float(func(np.array([x]))[0]) + float(func(np.array([-x]))[0])) * pdf
-        return integrate.quad(f, 0.0, 1.0, **_QUAD)[0] + integrate.quad(f, 1.0, math.inf,
-                                                                         **_QUAD)[0]
-
 
 class ErfGaussian(Marginal):
     r"""The NLGP(g) pixel: :math:`X = \mathrm{erf}(gZ)/Z(g)`, :math:`Z \sim N(0,1)`.
@@ -369,18 +303,17 @@ class ErfGaussian(Marginal):
     30-digit SymPy Floats from mpmath quadrature (``exact_moments = False``).
     """
 
-    name = "erf-gaussian"
     exact_moments = False
 
     def __init__(self, g: float) -> None:
-        self.g = check_positive("g", g)
+        self.law = laws.ErfGaussian(g)
+        self.g = self.law.g
         self._g = sp.nsimplify(self.g)
-        #: :math:`Z(g)` as a float (the numeric twin of :meth:`normaliser`)
-        self.z_norm = math.sqrt(2.0 / math.pi * math.asin(2 * self.g**2 / (1 + 2 * self.g**2)))
 
     @property
-    def params(self) -> dict[str, float]:
-        return {"g": self.g}
+    def z_norm(self) -> float:
+        """:math:`Z(g)` as a float (the numeric twin of :meth:`normaliser`)."""
+        return self.law.z_norm
 
     @property
     def support(self) -> tuple[sp.Expr, sp.Expr]:
@@ -416,19 +349,6 @@ class ErfGaussian(Marginal):
         # E|erf(gZ)| = (2/pi) arctan(sqrt(2) g): differentiate in g, integrate back.
         return 2 / sp.pi * sp.atan(sp.sqrt(2) * self._g) / self.normaliser()
 
-    def gaussian_transform(self, z: np.ndarray) -> np.ndarray:
-        return special.erf(self.g * np.asarray(z, dtype=np.float64)) / self.z_norm
-
-    def expect(self, func: Callable[[np.ndarray], np.ndarray]) -> float:
-        g, c = self.g, self.z_norm
-        def f(t: float) -> float:
-            return (float(func(np.array([math.erf(g * t) / c]))[0])
-                    + float(func(np.array([-math.erf(g * t) / c]))[0])) * math.exp(
-                -0.5 * t * t) / math.sqrt(2 * math.pi)
-        knots = sorted({0.0, min(1.0 / g, 8.0), min(4.0 / g, 9.0), 10.0})
-        total = sum(integrate.quad(f, a, b, **_QUAD)[0] for a, b in itertools.pairwise(knots))
-        return total + integrate.quad(f, 10.0, math.inf, **_QUAD)[0]
-
 
 class Algebraic(Marginal):
     r"""The Kur(k) family: quantile :math:`Q_k(u) = (2u-1)/(1-|2u-1|^k)^{1/k}`, standardised.
@@ -440,22 +360,10 @@ class Algebraic(Marginal):
     :math:`-6/5` (uniform) as :math:`k \to \infty`.
     """
 
-    name = "algebraic"
-
     def __init__(self, k: float) -> None:
-        k = check_positive("k", k)
-        if k <= 2:
-            raise ParameterError(f"k must be > 2 (finite variance) for Algebraic(k), got {k!r}")
-        self.k = k
-        self._k = sp.nsimplify(k)
-        self._sigma = math.sqrt(special.beta(3.0 / k, 1.0 - 2.0 / k) / k)
-
-    @property
-    def params(self) -> dict[str, float]:
-        return {"k": self.k}
-
-    def max_moment(self) -> float:
-        return self.k
+        self.law = laws.Algebraic(k)
+        self.k = self.law.k
+        self._k = sp.nsimplify(self.k)
 
     def _raw_abs_moment(self, n: int) -> sp.Expr:
         k = self._k
@@ -473,25 +381,13 @@ class Algebraic(Marginal):
     def abs_mean(self) -> sp.Expr:
         return self._raw_abs_moment(1) / sp.sqrt(self._raw_abs_moment(2))
 
-    def gaussian_transform(self, z: np.ndarray) -> np.ndarray:
-        z = np.asarray(z, dtype=np.float64)
-        tail = _erfc_tail(z)                     # 1 - |v|, v = 2 Phi(z) - 1
-        with np.errstate(divide="ignore", invalid="ignore"):
-            one_minus_vk = -np.expm1(self.k * np.log1p(-tail))   # 1 - |v|^k
-            q = np.sign(z) * (1.0 - tail) / one_minus_vk ** (1.0 / self.k)
-        return np.where(z == 0, 0.0, q) / self._sigma
-
-    def expect(self, func: Callable[[np.ndarray], np.ndarray]) -> float:
-        k, s = self.k, self._sigma
-        def f(x: float) -> float:
-            y = x * s
-            return (float(func(np.array([x]))[0]) + float(func(np.array([-x]))[0])) * 0.5 * (
-                1 + y**k) ** (-1 - 1 / k) * s
-        return integrate.quad(f, 0.0, 1.0, **_QUAD)[0] + integrate.quad(f, 1.0, math.inf,
-                                                                         **_QUAD)[0]
-
 
 # ====================================================================== user-defined
+def _numeric_moment(func: Callable[[float], float], lo: float, hi: float) -> sp.Float:
+    """:math:`\\int_{lo}^{hi}` ``func`` by quadrature, as a 15-digit SymPy Float."""
+    return sp.Float(integrate.quad(func, lo, hi, **QUAD)[0], 15)
+
+
 class _DensityMarginal(Marginal):
     """A user density, normalised and standardised (see :meth:`Marginal.from_density`)."""
 
@@ -504,31 +400,15 @@ class _DensityMarginal(Marginal):
             raise ParameterError(f"support must be symmetric about 0, got ({lo}, {hi})")
         if sp.simplify(expr - expr.subs(x, -x)) != 0:
             raise ParameterError("density must be symmetric: expr(x) == expr(-x)")
-        self.name = name
         self._x, self._lo, self._hi = x, lo, hi
         self._raw = expr
         self._f = sp.lambdify(x, expr, "math")
-        self._hi_f = float(hi)
-        mass = self._raw_moment_numeric(0)
-        var = self._raw_moment_numeric(2) / mass
-        if not (math.isfinite(var) and var > 0):
-            raise ParameterError("density must have a finite, positive variance")
-        self._mass, self._var = mass, var
-        self._sigma = math.sqrt(var)
-        self._table: tuple | None = None
-
-    @property
-    def params(self) -> dict[str, float]:
-        return {"density": str(self._raw)}
-
-    def _raw_moment_numeric(self, n: int) -> float:
-        val = integrate.quad(lambda t: t**n * self._f(t), 0.0, self._hi_f, **_QUAD)[0]
-        return 2 * val
+        self.law = laws.DensityLaw(self._f, float(hi), name=name, label=str(expr))
 
     def _raw_moment(self, n: int) -> sp.Expr:
         res = sp.integrate(self._x**n * self._raw, (self._x, 0, self._hi)) * 2
         if res.has(sp.Integral) or not res.is_finite:
-            return sp.Float(self._raw_moment_numeric(n), 15)
+            return 2 * _numeric_moment(lambda t: t**n * self._f(t), 0.0, float(self._hi))
         return res
 
     @property
@@ -545,31 +425,6 @@ class _DensityMarginal(Marginal):
         m0, m2 = self._raw_moment(0), self._raw_moment(2)
         return self._raw_moment(n) / m0 / (m2 / m0) ** sp.Rational(n, 2)
 
-    def expect(self, func: Callable[[np.ndarray], np.ndarray]) -> float:
-        s = self._sigma
-        def f(y: float) -> float:
-            return (float(func(np.array([y / s]))[0]) + float(func(np.array([-y / s]))[0])
-                    ) * self._f(y) / self._mass
-        return integrate.quad(f, 0.0, self._hi_f, **_QUAD)[0]
-
-    def gaussian_transform(self, z: np.ndarray) -> np.ndarray:
-        # Invert the CDF once on a grid of z in [0, 8.5] (monotone PCHIP), then reuse.
-        if self._table is None:
-            grid = np.linspace(0.0, 8.5, 1201)
-            tails = 0.5 * _erfc_tail(grid)            # P(X > x) targets
-            xs = np.empty_like(grid)
-            def sf(y: float) -> float:
-                return integrate.quad(self._f, y, self._hi_f, **_QUAD)[0] / self._mass
-            upper = self._hi_f if math.isfinite(self._hi_f) else 1.0
-            while not math.isfinite(self._hi_f) and sf(upper) > tails[-1]:
-                upper *= 2
-            for i, t in enumerate(tails):
-                xs[i] = 0.0 if i == 0 else optimize.brentq(lambda y, t=t: sf(y) - t, 0.0, upper,
-                                                           xtol=1e-13)
-            self._table = interpolate.PchipInterpolator(grid, xs / self._sigma)
-        z = np.asarray(z, dtype=np.float64)
-        return np.sign(z) * self._table(np.minimum(np.abs(z), 8.5))
-
 
 class _QuantileMarginal(Marginal):
     """A user quantile function, standardised (see :meth:`Marginal.from_quantile`)."""
@@ -578,17 +433,9 @@ class _QuantileMarginal(Marginal):
         expr = sp.sympify(expr)
         if sp.simplify(expr.subs(u, 1 - u) + expr) != 0:
             raise ParameterError("quantile must be odd about 1/2: Q(1-u) == -Q(u)")
-        self.name = name
         self._u, self._raw = u, expr
         self._q = sp.lambdify(u, expr, "numpy")
-        var = integrate.quad(lambda t: float(self._q(t)) ** 2, 0.0, 1.0, **_QUAD)[0]
-        if not (math.isfinite(var) and var > 0):
-            raise ParameterError("quantile must have a finite, positive variance")
-        self._sigma = math.sqrt(var)
-
-    @property
-    def params(self) -> dict[str, float]:
-        return {"quantile": str(self._raw)}
+        self.law = laws.QuantileLaw(self._q, name=name, label=str(expr))
 
     def expectation(self, expr: sp.Expr, *, evaluate: bool = False) -> sp.Expr:
         q = self._raw / sp.sqrt(self._raw_moment(2))
@@ -598,25 +445,11 @@ class _QuantileMarginal(Marginal):
     def _raw_moment(self, n: int) -> sp.Expr:
         res = sp.integrate(self._raw**n, (self._u, 0, 1))
         if res.has(sp.Integral) or not res.is_finite:
-            val = integrate.quad(lambda t: float(self._q(t)) ** n, 0.0, 1.0, **_QUAD)[0]
-            return sp.Float(val, 15)
+            return _numeric_moment(lambda t: float(self._q(t)) ** n, 0.0, 1.0)
         return res
 
     def _even_moment(self, n: int) -> sp.Expr:
         return self._raw_moment(n) / self._raw_moment(2) ** sp.Rational(n, 2)
-
-    def expect(self, func: Callable[[np.ndarray], np.ndarray]) -> float:
-        s = self._sigma
-        def f(t: float) -> float:
-            q = float(self._q(t)) / s
-            return float(func(np.array([q]))[0]) + float(func(np.array([-q]))[0])
-        return integrate.quad(f, 0.5, 1.0, **_QUAD)[0]
-
-    def gaussian_transform(self, z: np.ndarray) -> np.ndarray:
-        z = np.asarray(z, dtype=np.float64)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            q = np.sign(z) * np.asarray(self._q(1.0 - 0.5 * _erfc_tail(z)), dtype=np.float64)
-        return np.where(z == 0, 0.0, q) / self._sigma
 
 
 #: Registry of named marginals (CLI and reports); values build a marginal from one parameter.
@@ -646,3 +479,23 @@ def by_name(name: str, param: float | None = None) -> Marginal:
     if param is None:
         raise ParameterError(f"marginal {name!r} needs its parameter {pname} (--param)")
     return cls(param)
+
+
+def as_marginal(obj: Marginal | laws.PixelLaw) -> Marginal:
+    """The theory marginal of ``obj``: a :class:`Marginal` as is, a built-in numeric law
+    (:mod:`rfloc.numerics.laws`, e.g. a data model's ``marginal``) by its name and params.
+
+    Raises
+    ------
+    ParameterError
+        For anything else, including a user-defined numeric law (its callable has no
+        symbolic form; build it with :meth:`Marginal.from_density` or
+        :meth:`Marginal.from_quantile` instead).
+    """
+    if isinstance(obj, Marginal):
+        return obj
+    if isinstance(obj, laws.PixelLaw) and obj.name in laws.REGISTRY:
+        return by_name(obj.name, *obj.params.values())
+    raise ParameterError(
+        f"marginal must be an rfloc.theory Marginal or a built-in numeric law "
+        f"(rfloc.numerics.laws), got {obj!r}")

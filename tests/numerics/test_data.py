@@ -15,19 +15,12 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from rfloc import theory as T
 from rfloc.errors import ParameterError
-from rfloc.numerics import _data_kernels
+from rfloc.numerics import covariance as cov
 from rfloc.numerics import data as D
-from rfloc.theory import covariance as cov
-from rfloc.theory.marginals import (
-    Algebraic,
-    Binary,
-    ErfGaussian,
-    Gaussian,
-    Laplace,
-    StudentT,
-    Uniform,
-)
+from rfloc.numerics import laws as L
+from rfloc.numerics.data import _kernels, _normal
 
 Z = 5.0  # tolerance in standard errors
 
@@ -53,9 +46,9 @@ MODELS = [
     pytest.param(lambda: D.NLGP(40, 3.0, 2.0), id="nlgp-ring"),
     pytest.param(lambda: D.NLGP(40, 10.0, 0.5), id="nlgp-clipped-kernel"),
     pytest.param(lambda: D.NLGP(6, 1.5, 5.0, dim=2), id="nlgp-torus"),
-    pytest.param(lambda: D.NORTA(40, 3.0, Algebraic(10.0)), id="kur10"),
-    pytest.param(lambda: D.NORTA(30, 2.0, Laplace()), id="norta-laplace"),
-    pytest.param(lambda: D.NORTA(5, 1.0, Uniform(), dim=2), id="norta-uniform-torus"),
+    pytest.param(lambda: D.NORTA(40, 3.0, L.Algebraic(10.0)), id="kur10"),
+    pytest.param(lambda: D.NORTA(30, 2.0, L.Laplace()), id="norta-laplace"),
+    pytest.param(lambda: D.NORTA(5, 1.0, L.Uniform(), dim=2), id="norta-uniform-torus"),
     pytest.param(lambda: D.Ising(40, 0.7), id="ising"),
     pytest.param(lambda: D.Ising(7, 1.2), id="ising-short-ring"),
     pytest.param(lambda: D.gaussian_clone(D.NLGP(40, 3.0, 100.0)), id="clone"),
@@ -63,6 +56,7 @@ MODELS = [
     pytest.param(lambda: D.Elliptical(40, 3.0), id="shell"),
     pytest.param(lambda: D.Elliptical(40, 1.0, "student-t", nu=12.0), id="student-t"),
     pytest.param(lambda: D.Elliptical(6, 1.0, dim=2), id="shell-torus"),
+    pytest.param(lambda: D.NORTA(12, 2.0, T.Laplace()), id="norta-theory-marginal"),
 ]
 
 
@@ -91,9 +85,10 @@ def test_covariances_equal_the_theory_layer_closed_forms():
                                atol=0)
     np.testing.assert_allclose(D.Elliptical(40, 3.0).covariance, cov.gaussian_kernel(40, 3.0),
                                atol=1e-15)
-    kur = D.NORTA(40, 3.0, Algebraic(5.0))
+    kur = D.NORTA(40, 3.0, L.Algebraic(5.0))
     np.testing.assert_allclose(kur.covariance,
-                               cov.norta_covariance(cov.gaussian_kernel(40, 3.0), Algebraic(5.0)),
+                               cov.norta_covariance(cov.gaussian_kernel(40, 3.0),
+                                                    L.Algebraic(5.0)),
                                atol=1e-15)
 
 
@@ -124,11 +119,11 @@ def test_clipped_kernel_is_the_nearest_psd_correlation():
 
 # ---------------------------------------------------------------- marginals
 @pytest.mark.parametrize(("model", "kurtosis"), [
-    (D.NLGP(40, 3.0, 2.0), float(ErfGaussian(2.0).excess_kurtosis())),
-    (D.NLGP(40, 1.0, 0.05), float(ErfGaussian(0.05).excess_kurtosis())),
-    (D.NORTA(40, 3.0, Algebraic(10.0)), float(Algebraic(10.0).excess_kurtosis())),
-    (D.NORTA(40, 1.0, Laplace()), 3.0),
-    (D.NORTA(40, 1.0, Uniform()), -1.2),
+    (D.NLGP(40, 3.0, 2.0), float(T.ErfGaussian(2.0).excess_kurtosis())),
+    (D.NLGP(40, 1.0, 0.05), float(T.ErfGaussian(0.05).excess_kurtosis())),
+    (D.NORTA(40, 3.0, L.Algebraic(10.0)), float(T.Algebraic(10.0).excess_kurtosis())),
+    (D.NORTA(40, 1.0, L.Laplace()), 3.0),
+    (D.NORTA(40, 1.0, L.Uniform()), -1.2),
     (D.Ising(40, 0.7), -2.0),
     (D.gaussian_clone(D.Ising(40, 0.7)), 0.0),
     (D.Elliptical(40, 1.0), -6.0 / 42.0),
@@ -164,12 +159,17 @@ def test_shell_samples_lie_on_the_ellipsoid():
 
 
 def test_marginal_objects():
-    assert D.NLGP(40, 3.0, 2.0).marginal == ErfGaussian(2.0)
-    assert D.Ising(10, 0.5).marginal == Binary()
-    assert D.NORTA(10, 1.0, Algebraic(5.0)).marginal == Algebraic(5.0)
-    assert D.gaussian_clone(D.Ising(10, 0.5)).marginal == Gaussian()
-    assert D.Elliptical(10, 1.0, "student-t", nu=5.0).marginal == StudentT(5.0)
+    assert D.NLGP(40, 3.0, 2.0).marginal == L.ErfGaussian(2.0)
+    assert D.Ising(10, 0.5).marginal == L.Binary()
+    assert D.NORTA(10, 1.0, L.Algebraic(5.0)).marginal == L.Algebraic(5.0)
+    assert D.gaussian_clone(D.Ising(10, 0.5)).marginal == L.Gaussian()
+    assert D.Elliptical(10, 1.0, "student-t", nu=5.0).marginal == L.StudentT(5.0)
     assert D.Elliptical(10, 1.0).marginal is None
+    # the theory layer reads them back as its symbolic marginals; NORTA keeps what it got
+    assert T.as_marginal(D.NLGP(40, 3.0, 2.0).marginal) == T.ErfGaussian(2.0)
+    assert T.as_marginal(D.Ising(10, 0.5).marginal) == T.Binary()
+    assert T.as_marginal(D.gaussian_clone(D.Ising(10, 0.5)).marginal) == T.Gaussian()
+    assert D.NORTA(10, 1.0, T.Algebraic(5.0)).marginal == T.Algebraic(5.0)
 
 
 # ---------------------------------------------------------------- exact Ising
@@ -251,7 +251,7 @@ def test_ising_tie_breaking_bits_give_the_exact_flip_probability():
     stream = np.column_stack([np.full(m // 2, tied), tails * np.uint64(2)]).ravel()
     state = np.concatenate([[np.uint64(0)], stream])
     out = np.empty((m, 2))
-    _data_kernels.ising_ring(_scripted_u64.ctypes, state.ctypes.data, model._lead,
+    _kernels.ising_ring(_scripted_u64.ctypes, state.ctypes.data, model._lead,
                              model._low, np.arange(m), out)
     assert state[0] == stream.size                  # every tie drew exactly one word
     assert np.all(out[:, 0] == 1.0)
@@ -300,7 +300,7 @@ def test_branch_free_ising_kernel_equals_the_reference_algorithm(n, J):
         axis=1, dtype=np.uint64)
     state = np.concatenate([[np.uint64(0)], stream])
     out = np.empty((m, n))
-    _data_kernels.ising_ring(_scripted_u64.ctypes, state.ctypes.data, model._lead,
+    _kernels.ising_ring(_scripted_u64.ctypes, state.ctypes.data, model._lead,
                              model._low, np.arange(m), out)
     expected, used = _ising_ring_reference([int(w) for w in stream], model._lead,
                                            model._low, m, n)
@@ -310,28 +310,30 @@ def test_branch_free_ising_kernel_equals_the_reference_algorithm(n, J):
 
 # ---------------------------------------------------------------- normal variates
 def test_ziggurat_normals_match_the_normal_law():
-    x = D._standard_normal(np.random.default_rng(21), np.empty(2_000_000))
+    x = _normal.standard_normal(np.random.default_rng(21), np.empty(2_000_000))
     assert stats.kstest(x, "norm").pvalue > 1e-4
     for power, moment in ((1, 0.0), (2, 1.0), (4, 3.0), (6, 15.0)):
         assert_mean_near(x**power, moment)
-    r = D._ZIG_R                                    # tail branch and far tail
+    r = _normal.ZIG_R                               # tail branch and far tail
     for cut in (r, 4.5):
         assert_mean_near((np.abs(x) > cut).astype(float), math.erfc(cut / math.sqrt(2)))
     # the wedge region of strip 1 (between its edge and the next one)
-    inside = ((np.abs(x) > D._ZIG_X[2]) & (np.abs(x) < r)).astype(float)
-    assert_mean_near(inside, math.erfc(D._ZIG_X[2] / math.sqrt(2)) - math.erfc(r / math.sqrt(2)))
+    x2 = _normal.ZIG_X[2]
+    inside = ((np.abs(x) > x2) & (np.abs(x) < r)).astype(float)
+    assert_mean_near(inside, math.erfc(x2 / math.sqrt(2)) - math.erfc(r / math.sqrt(2)))
 
 
 def test_ziggurat_tables_and_reproducibility():
-    assert D._ZIG_R == pytest.approx(3.6541528853610088, abs=1e-13)   # Marsaglia–Tsang
-    v = D._ZIG_X[0] * D._ZIG_F[1]                                    # base strip area
-    assert v == pytest.approx(D._ZIG_R * D._ZIG_F[1] + math.sqrt(math.pi / 2)
-                              * math.erfc(D._ZIG_R / math.sqrt(2)), rel=1e-14)
-    strips = D._ZIG_X[1:-1] * (D._ZIG_F[2:] - D._ZIG_F[1:-1])        # strips 1..255
+    r, xs, fs = _normal.ZIG_R, _normal.ZIG_X, _normal.ZIG_F
+    assert r == pytest.approx(3.6541528853610088, abs=1e-13)          # Marsaglia–Tsang
+    v = xs[0] * fs[1]                                                # base strip area
+    assert v == pytest.approx(r * fs[1] + math.sqrt(math.pi / 2) * math.erfc(r / math.sqrt(2)),
+                              rel=1e-14)
+    strips = xs[1:-1] * (fs[2:] - fs[1:-1])                          # strips 1..255
     np.testing.assert_allclose(strips, v, rtol=1e-9)
-    a = D._standard_normal(np.random.default_rng(3), np.empty((7, 3)))
-    np.testing.assert_array_equal(a, D._standard_normal(np.random.default_rng(3),
-                                                        np.empty((7, 3))))
+    a = _normal.standard_normal(np.random.default_rng(3), np.empty((7, 3)))
+    np.testing.assert_array_equal(a, _normal.standard_normal(np.random.default_rng(3),
+                                                             np.empty((7, 3))))
 
 
 # ---------------------------------------------------------------- two-class task
@@ -362,7 +364,7 @@ def test_two_ising_class_fast_path_equals_the_general_path(bitgen, m):
     for label, model in ((1.0, task.positive), (0.0, task.negative)):
         rows = np.flatnonzero(y_ref == label)
         if rows.size:
-            model._fill_rows(X_ref, rows, slow)
+            model.fill_rows(X_ref, slow, rows)
     np.testing.assert_array_equal(y, y_ref)
     np.testing.assert_array_equal(X, X_ref)
     assert fast.random() == slow.random()
@@ -380,10 +382,10 @@ def test_reference_constructors():
     assert (ising.positive.J, ising.negative.J, ising.p, ising.n) == (0.7, 0.3, 0.5, 40)
     nlgp = D.TwoClass.nlgp(1.0)
     assert (nlgp.positive.xi, nlgp.negative.xi) == (3.0, 1.0)
-    kur = D.TwoClass.norta(Algebraic(10.0), n=16, dim=2)
+    kur = D.TwoClass.norta(L.Algebraic(10.0), n=16, dim=2)
     assert kur.n == 256 and kur.dim == 2
     ell = D.TwoClass.elliptical("student-t", nu=6.0)
-    assert ell.positive.marginal == StudentT(6.0)
+    assert ell.positive.marginal == L.StudentT(6.0)
     clone = nlgp.gaussian_clone()
     np.testing.assert_array_equal(clone.positive.covariance, nlgp.positive.covariance)
     assert clone.p == nlgp.p
@@ -417,7 +419,7 @@ def test_multi_chunk_sampling_keeps_statistics():
 
 
 @pytest.mark.parametrize("make", [m for m in MODELS if m.id not in ("kur10",)]
-                         + [pytest.param(lambda: D.TwoClass.norta(Algebraic(5.0)), id="task")])
+                         + [pytest.param(lambda: D.TwoClass.norta(L.Algebraic(5.0)), id="task")])
 def test_params_are_json_and_rebuild_the_model(make):
     model = make()
     params = json.loads(json.dumps(model.params))

@@ -1,4 +1,4 @@
-r"""Numba kernels of :mod:`rfloc.numerics.data` (private; callers validate everything).
+r"""Numba kernels of the data models (private; callers validate everything).
 
 The random kernels draw raw 64-bit words straight from the caller's NumPy bit generator
 through its ctypes interface (``next_u64(state)``, see ``BitGenerator.ctypes``): no
@@ -36,14 +36,15 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
 from scipy import optimize
+
+from rfloc.numerics._jit import kernel
 
 _INV_TWO53 = 1.0 / 9007199254740992.0     # 2^-53
 
 
-@numba.njit(cache=True)
+@kernel
 def ising_ring(next_u64, state: int, lead: np.ndarray, low: np.ndarray, rows: np.ndarray,
                out: np.ndarray) -> None:
     """Fill ``out[rows[r], :]`` with independent exact ring configurations (±1.0).
@@ -88,8 +89,7 @@ def ising_ring(next_u64, state: int, lead: np.ndarray, low: np.ndarray, rows: np
             out[row, i] = s0 * np.float64(1 - 2 * a)
 
 
-
-@numba.njit(cache=True)
+@kernel
 def ising_two_class(next_u64, next_double, state: int, p: float, lead1: np.ndarray,
                     low1: np.ndarray, lead0: np.ndarray, low0: np.ndarray, out: np.ndarray,
                     y: np.ndarray) -> None:
@@ -99,7 +99,7 @@ def ising_two_class(next_u64, next_double, state: int, p: float, lead1: np.ndarr
     ``Generator.random`` draw) is below ``p``, else ``0.0``; then the class-1 rows, in
     order, are filled by :func:`ising_ring` with ``lead1, low1``, then the class-0 rows
     with ``lead0, low0``. This is the random stream of ``TwoClass.sample`` (labels from
-    ``gen.random(m)``, then each class through ``Ising._fill_rows``), without its
+    ``gen.random(m)``, then each class through ``Ising.fill_rows``), without its
     per-call overhead.
     """
     m = y.shape[0]
@@ -120,6 +120,7 @@ def ising_two_class(next_u64, next_double, state: int, p: float, lead1: np.ndarr
         ising_ring(next_u64, state, lead1, low1, rows[:n1], out)
     if n1 < m:
         ising_ring(next_u64, state, lead0, low0, rows[n1:], out)
+
 
 # ====================================================================== normal variates
 def ziggurat_tables(layers: int = 256) -> tuple[float, np.ndarray, np.ndarray]:
@@ -167,13 +168,13 @@ def ziggurat_tables(layers: int = 256) -> tuple[float, np.ndarray, np.ndarray]:
     return r, x, np.exp(-0.5 * x * x)
 
 
-@numba.njit(cache=True)
+@kernel
 def _uniform(next_u64, state: int) -> float:
     """A uniform double in [0, 1) from the top 53 bits of one word."""
     return np.int64(next_u64(state) >> np.uint64(11)) * _INV_TWO53
 
 
-@numba.njit(cache=True)
+@kernel
 def ziggurat(next_u64, state: int, xt: np.ndarray, ft: np.ndarray, r: float,
              out: np.ndarray) -> None:
     """Fill ``out`` (1D) with independent standard normals.
@@ -205,7 +206,7 @@ def ziggurat(next_u64, state: int, xt: np.ndarray, ft: np.ndarray, r: float,
         out[k] = sign * x
 
 
-@numba.njit(cache=True)
+@kernel
 def erf_pixels(y: np.ndarray, g: float, scale: float, out: np.ndarray) -> None:
     r"""NLGP pixel map fused with unpacking: ``out = scale * erf(g * [Re y; Im y])``.
 

@@ -1,0 +1,143 @@
+"""The data-model interface: a zero-mean, unit-variance random field on a ring or torus."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from rfloc.errors import ParameterError, check_int
+from rfloc.numerics.laws import PixelLaw
+from rfloc.random import SeedLike, as_generator
+
+__all__ = ["CHUNK", "Blockwise", "DataModel", "check_dim", "check_m", "freeze"]
+
+#: numbers generated per chunk (2 MB of float64)
+CHUNK = 1 << 18
+
+
+def check_dim(dim: int) -> int:
+    """``dim`` as an int if it is 1 (ring) or 2 (torus), else raise ParameterError."""
+    if isinstance(dim, bool) or dim not in (1, 2):
+        raise ParameterError(f"dim must be 1 (ring) or 2 (torus), got {dim!r}")
+    return int(dim)
+
+
+def check_m(m: int) -> int:
+    """A number of samples, ``m >= 0``."""
+    return check_int("m", m, minimum=0)
+
+
+def freeze(a: np.ndarray) -> np.ndarray:
+    """``a``, made read-only."""
+    a.flags.writeable = False
+    return a
+
+
+class DataModel(ABC):
+    """A zero-mean, unit-pixel-variance random field on a ring or torus.
+
+    Subclasses set ``side`` and ``dim`` and implement :attr:`params`, :attr:`marginal`,
+    :meth:`from_params`, :meth:`_covariance`, :meth:`describe` and :meth:`fill_rows`.
+    """
+
+    side: int
+    dim: int
+
+    @property
+    def n(self) -> int:
+        """Number of pixels ``N = side**dim``."""
+        return self.side**self.dim
+
+    @property
+    @abstractmethod
+    def params(self) -> dict[str, Any]:
+        """JSON-serialisable parameters; ``rfloc.numerics.data.from_params`` rebuilds the model."""
+
+    @classmethod
+    @abstractmethod
+    def from_params(cls, params: dict[str, Any]) -> DataModel:
+        """The model described by ``params`` (the inverse of :attr:`params`)."""
+
+    @property
+    @abstractmethod
+    def marginal(self) -> PixelLaw | Any | None:
+        """Law of one pixel (a numeric law, or the theory marginal a model was given)."""
+
+    @abstractmethod
+    def _covariance(self) -> np.ndarray:
+        """Dense (N, N) covariance (computed once by :attr:`covariance`)."""
+
+    @abstractmethod
+    def describe(self) -> str:
+        """One line naming the model and its parameters."""
+
+    @abstractmethod
+    def fill_rows(self, out: np.ndarray, gen: np.random.Generator,
+                  rows: np.ndarray | None = None) -> None:
+        """Overwrite ``out[rows]`` (all rows if None) with independent samples.
+
+        Parameters
+        ----------
+        out : ndarray, shape (M, N), float64, C-contiguous
+        gen : numpy.random.Generator
+            Randomness (consumed in a fixed order: same state, same rows).
+        rows : ndarray of int, shape (k,), optional
+            Row indices into ``out``.
+        """
+
+    @cached_property
+    def covariance(self) -> np.ndarray:
+        """Exact pixel covariance of the sampled field, shape (N, N), read-only."""
+        return freeze(np.ascontiguousarray(self._covariance(), dtype=np.float64))
+
+    def sample(self, m: int, rng: SeedLike = None) -> np.ndarray:
+        """``m`` independent samples, float64 array of shape (m, N).
+
+        Parameters
+        ----------
+        m : int
+            Number of samples, ``m >= 0``.
+        rng : int, SeedSequence or numpy.random.Generator, optional
+            Randomness; the same seed gives the same samples.
+        """
+        m = check_m(m)
+        out = np.empty((m, self.n), dtype=np.float64)
+        self.fill_rows(out, as_generator(rng))
+        return out
+
+    def __repr__(self) -> str:
+        return self.describe()
+
+
+class Blockwise(DataModel):
+    """A model that fills contiguous blocks of rows (:meth:`_fill_block`), chunk by chunk.
+
+    Chunks hold about :data:`CHUNK` numbers, so sampling allocates the output plus a few
+    MB whatever the number of rows.
+    """
+
+    @abstractmethod
+    def _fill_block(self, out: np.ndarray, gen: np.random.Generator, work: np.ndarray) -> None:
+        """Overwrite ``out`` (k, N), C-contiguous, with k independent samples.
+
+        ``work`` is float64 scratch of ``(k + 1) * N`` entries, reused across chunks so
+        that sampling does not allocate (and page-fault) fresh memory per chunk.
+        """
+
+    def fill_rows(self, out: np.ndarray, gen: np.random.Generator,
+                  rows: np.ndarray | None = None) -> None:
+        total = out.shape[0] if rows is None else rows.size
+        chunk = max(1, min(CHUNK // self.n, total))
+        work = np.empty((chunk + 1) * self.n)
+        buf = None if rows is None else np.empty((chunk, self.n))
+        for a in range(0, total, chunk):
+            b = min(a + chunk, total)
+            if rows is None:
+                self._fill_block(out[a:b], gen, work)
+            else:
+                block = buf[: b - a]
+                self._fill_block(block, gen, work)
+                out[rows[a:b]] = block
