@@ -1,224 +1,607 @@
-"""Figures (PNG) and ``report.md`` for each validation experiment."""
+r"""``report.md`` and its PNG figures, rebuilt from one ``results.json`` alone.
+
+A report quotes the spec's ``claim`` with its ``source``, says that those are the source's
+words and numbers, and puts rfloc's measurements next to them: every rate as
+``k/n = rate [95 % Wilson interval]`` (:class:`~rfloc.validation.results.Rate`), every
+mean IPR with its standard error and n (:class:`~rfloc.validation.results.Mean`). It
+states the scale the spec ran at (and, for ``quick``, what that scale cut) and ends with
+the provenance of the run. See ``docs/validation.md``.
+
+Figures (Agg canvas, no pyplot state):
+
+- ``peaks`` — ``match_rates.png`` (agreement rates with Wilson error bars per case) and
+  ``rf_evolution_<case>.png`` (RF heatmaps over time, ODE and SGD side by side);
+- ``ipr`` — ``ipr_vs_kappa.png`` (final IPR against the exact excess kurtosis, κ = ∞ at
+  the right edge, the localization threshold);
+- ``committee`` — ``committee_rfs_<case>.png`` (the final RF of every unit and its IPR).
+
+Every RF drawn is rolled on the ring so that its final peak sits in the central pixel
+(:func:`centre_on_peak`).
+"""
 
 from __future__ import annotations
 
+import copy
+import json
 import math
+import shlex
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
+import matplotlib as mpl
 import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
 from rfloc import io
+from rfloc.validation.results import (
+    CaseResult,
+    CommitteeSummary,
+    IprSummary,
+    Mean,
+    PeaksSummary,
+    Rate,
+    Results,
+)
 
-__all__ = ["write"]
+__all__ = ["LSG24_PEAK_COUNTS", "centre_on_peak", "rebuild", "write"]
+
+#: LSG24's stored peak-comparison counts (authors' code, github leonlufkin/Localization):
+#: NLGP data, N = 40, ξ = (1, 2), 1 ReLU, lr 0.02, 10 000 steps, batch 50 000;
+#: ``(gain, (exact hits, n), (hits within ±1 pixel, n))`` for the final-step argmax |w|.
+LSG24_PEAK_COUNTS: tuple[tuple[str, tuple[int, int], tuple[int, int]], ...] = (
+    ("1.1", (25, 28), (26, 28)),
+    ("3", (24, 28), (26, 28)),
+    ("100", (24, 29), (26, 29)),
+)
+
+#: RF heatmaps drawn per peaks case (the first initial conditions)
+HEATMAP_INITS = 3
+
+_S = TypeVar("_S", PeaksSummary, IprSummary, CommitteeSummary)
+_CMAP = mpl.colormaps["RdBu_r"].with_extremes(bad="0.75")
+_CLASS_KEYS = (("J", "J"), ("xi", "ξ"), ("g", "g"), ("marginal", "marginal"),
+               ("radial", "radial"), ("nu", "ν"))
 
 
-def _fmt(x: Any, digits: int = 3) -> str:
-    if x is None:
+# ============================================================================ public API
+def write(results: Results, folder: Path) -> Path:
+    """Write the figures and ``report.md`` of ``results`` into ``folder``.
+
+    Parameters
+    ----------
+    results : Results
+        A run of a spec (:class:`~rfloc.validation.results.Results`).
+    folder : Path
+        Output folder (created if missing); figures and ``report.md`` are overwritten.
+
+    Returns
+    -------
+    Path
+        ``folder / "report.md"``.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    spec = results.spec
+    md = [*_header(results), *_claim(spec), *_scale(spec)]
+    for kind, section in (("peaks", _peaks_section), ("ipr", _ipr_section),
+                          ("committee", _committee_section)):
+        cases = [c for c in results.cases if c.summary.kind == kind]
+        if cases:
+            md += section(spec, cases, folder)
+    md += [*_setup(spec), *_provenance(results)]
+    path = folder / "report.md"
+    io.write_text(path, "\n".join(md) + "\n")
+    return path
+
+
+def rebuild(folder: Path) -> Path:
+    """Rewrite the report of ``folder`` from ``folder/results.json`` alone.
+
+    Returns
+    -------
+    Path
+        ``folder / "report.md"``.
+    """
+    folder = Path(folder)
+    return write(Results.read(folder / "results.json"), folder)
+
+
+def centre_on_peak(w: np.ndarray, peak: int) -> tuple[np.ndarray, np.ndarray]:
+    """Roll ring RFs so that pixel ``peak`` lands in the central pixel ``N // 2``.
+
+    Parameters
+    ----------
+    w : array_like, shape (..., N)
+        RFs on a ring of N pixels (a trajectory (T, N) is rolled by one shift).
+    peak : int
+        The pixel to centre (taken mod N, so the wrap-around pixel ``N - 1`` works).
+
+    Returns
+    -------
+    rolled : ndarray, shape (..., N)
+        ``rolled[..., j] = w[..., (j - N//2 + peak) mod N]``.
+    pixels : ndarray of int, shape (N,)
+        The original pixel shown at each position of ``rolled``.
+    """
+    arr = np.asarray(w, dtype=np.float64)
+    n = arr.shape[-1]
+    shift = n // 2 - int(peak) % n
+    return np.roll(arr, shift, axis=-1), np.roll(np.arange(n), shift)
+
+
+# ============================================================================ formatting
+def _num(x: float | None, digits: int = 3) -> str:
+    """``x`` with ``digits`` significant digits; None/NaN as "–", ±inf as "±∞"."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
         return "–"
-    if isinstance(x, bool):
-        return "yes" if x else "no"
-    if isinstance(x, (int, np.integer)):
-        return str(x)
-    if isinstance(x, float) and not math.isfinite(x):
-        return "∞" if x > 0 else ("−∞" if x < 0 else "nan")
+    if math.isinf(x):
+        return "∞" if x > 0 else "−∞"
     return f"{x:.{digits}g}"
 
 
-def _table(header: list[str], rows: list[list[Any]]) -> str:
+def _mean(m: Mean | None) -> str:
+    """``mean ± se (n = …)``; "–" when there are no finite values."""
+    if m is None or m.n == 0:
+        return "–"
+    se = "no SE" if m.se is None else f"± {m.se:.3f}"
+    return f"{m.mean:.3f} {se} (n = {m.n})"
+
+
+def _value(v: Any) -> str:
+    """A spec value as TOML-like text (tables inline)."""
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k} = {_value(x)}" for k, x in v.items()) + "}"
+    if isinstance(v, float):
+        return _num(v, 6)
+    return str(v)
+
+
+def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(_fmt(c) if not isinstance(c, str) else c for c in r) + " |"
-              for r in rows]
-    return "\n".join(lines)
+    return lines + ["| " + " | ".join(row) + " |" for row in rows]
 
 
-def _save(fig: plt.Figure, path: Path) -> str:
-    fig.tight_layout()
+def _rate_of(k: int, n: int) -> Rate:
+    return Rate.of([True] * k + [False] * (n - k))
+
+
+def _summary(case: CaseResult, kind: type[_S]) -> _S:
+    """The case's summary as ``kind`` (:func:`write` hands each section its own kind)."""
+    s = case.summary
+    if not isinstance(s, kind):
+        raise TypeError(f"case {case.label!r} has a {s.kind!r} summary, not {kind.__name__}")
+    return s
+
+
+# ====================================================================== case settings
+def _case_config(spec: dict[str, Any], case: CaseResult) -> dict[str, Any]:
+    """The spec's network/training/theory/protocol tables as the case ran them: the case's
+    overrides, then the resolved spec's ``set`` (scale and command line) on top."""
+    cfg = {k: copy.deepcopy(spec.get(k, {}))
+           for k in ("network", "training", "theory", "protocol")}
+    for dotted, value in {**case.overrides, **spec.get("set", {})}.items():
+        *path, last = dotted.split(".")
+        if path and path[0] in cfg:
+            node = cfg
+            for part in path:
+                node = node.setdefault(part, {})
+            node[last] = value
+    return cfg
+
+
+def _unwrap(params: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """The model params behind a Gaussian clone, and whether it was one."""
+    if params.get("model") == "gaussian-clone":
+        return params["of"], True
+    return params, False
+
+
+def _pixels(params: dict[str, Any]) -> int | None:
+    """Number of pixels N of a data model's params (side ``n`` to the power ``dim``)."""
+    inner, _ = _unwrap(params)
+    if "cov" in inner:
+        return len(inner["cov"])
+    if "n" in inner:
+        return int(inner["n"]) ** int(inner.get("dim") or 1)
+    return None
+
+
+def _data_text(task: dict[str, Any]) -> str:
+    """``"nlgp, ξ = 0.7 / 0.3 (label 1 / 0), g = 3, N = 40"`` from TwoClass params."""
+    pos, pos_clone = _unwrap(task.get("positive", {}))
+    neg, neg_clone = _unwrap(task.get("negative", {}))
+    names = [("Gaussian clone of " if clone else "") + str(m.get("model", "?"))
+             for m, clone in ((pos, pos_clone), (neg, neg_clone))]
+    parts = [names[0] if names[0] == names[1] else " / ".join(names)]
+    for key, name in _CLASS_KEYS:
+        a, b = pos.get(key), neg.get(key)
+        if a is None and b is None:
+            continue
+        if a == b:
+            parts.append(f"{name} = {_value(a)}")
+        else:
+            parts.append(f"{name} = {_value(a)} / {_value(b)} (label 1 / 0)")
+    parts.append(f"N = {_pixels(task.get('positive', {}))}")
+    if task.get("p") not in (None, 0.5):
+        parts.append(f"p = {_value(task['p'])}")
+    return ", ".join(parts)
+
+
+def _run_text(*cfgs: dict[str, Any]) -> str:
+    """``"K = 1, lr = 0.05, batch = 500, steps = 2000"`` of the cases' network and training;
+    a setting that differs between cases reads ``"batch = per case"``."""
+    fields = []
+    for name, table, key in (("K", "network", "k"), ("lr", "training", "lr"),
+                             ("batch", "training", "batch_size"),
+                             ("steps", "training", "steps")):
+        values = {_value(c[table].get(key, 1 if key == "k" else None)) for c in cfgs}
+        fields.append(f"{name} = {values.pop() if len(values) == 1 else 'per case'}")
+    return ", ".join(fields)
+
+
+def _common(values: Sequence[str]) -> str:
+    """The one value all cases share, or "varies by case"."""
+    return values[0] if len(set(values)) == 1 else "varies by case"
+
+
+def _case_heading(case: CaseResult) -> list[str]:
+    sets = ", ".join(f"`{k} = {_value(v)}`" for k, v in case.overrides.items())
+    return [f"### Case `{case.label}`", "",
+            f"Data: {_data_text(case.task)}." + (f" Case overrides: {sets}." if sets else ""),
+            ""]
+
+
+# ============================================================================ sections
+def _header(results: Results) -> list[str]:
+    spec = results.spec
+    return [f"# {spec.get('title', spec.get('name', 'rfloc validation'))}", "",
+            f"rfloc validation report for spec `{spec.get('name')}`: protocol "
+            f"`{spec.get('protocol', {}).get('kind')}`, {spec.get('scale')} scale, root seed "
+            f"{results.seed}, {len(results.cases)} case(s). Every rate is given as "
+            "k/n = rate with its 95 % Wilson score interval; every mean IPR as mean ± "
+            "standard error over initial conditions (or units) with its n.", ""]
+
+
+def _claim(spec: dict[str, Any]) -> list[str]:
+    source = spec.get("source", "")
+    claim = spec.get("claim", "")
+    if not claim:
+        return ["## What the source says", "",
+                f"The spec quotes no claim from its source ({source}).", ""]
+    quoted = [f"> {line}" if line else ">" for line in claim.splitlines()]
+    return ["## What the source says", "", *quoted, ">", f"> — {source}", "",
+            "The quotation above is the source's statement and its numbers are the "
+            "source's, not rfloc's. rfloc's own measurements on this spec follow, next to "
+            "them.", ""]
+
+
+def _scale(spec: dict[str, Any]) -> list[str]:
+    scale, note = spec.get("scale"), spec.get("scale_note", "")
+    if scale == "quick":
+        cut = (f" It cuts: {note}." if note else
+               " The spec does not say what this scale cuts.")
+        text = (f"This run used the **quick** scale.{cut} Its samples are smaller than the "
+                "protocol's, so its intervals are wider; compare intervals, not point "
+                "values.")
+    else:
+        text = f"This run used the **{scale}** scale." + (f" {note}" if note else "")
+    sets = ", ".join(f"`{k} = {_value(v)}`" for k, v in spec.get("set", {}).items())
+    if sets:
+        text += f" Overrides applied to every case (scale and command line): {sets}."
+    return ["## Scale", "", text, ""]
+
+
+def _setup(spec: dict[str, Any]) -> list[str]:
+    body = {k: spec[k] for k in ("data", "network", "training", "theory", "protocol",
+                                 "variants", "set") if k in spec}
+    return ["## The resolved spec", "",
+            "The spec as it ran: each case applies its own overrides (`variants`), then "
+            "`set` (the scale's and the command line's overrides).", "",
+            "<details><summary>resolved spec (JSON)</summary>", "", "```json",
+            json.dumps(body, indent=2, ensure_ascii=False), "```", "", "</details>", ""]
+
+
+def _provenance(results: Results) -> list[str]:
+    p = results.provenance
+    rows = [("rfloc", p.rfloc), ("Python", p.python), ("NumPy", p.numpy),
+            ("SciPy", p.scipy), ("SymPy", p.sympy), ("Numba", p.numba),
+            ("pydantic", p.pydantic), ("git commit", p.git_commit or "– (not a checkout)"),
+            ("command", f"`{shlex.join(p.command)}`"), ("timestamp (UTC)", p.timestamp),
+            ("cores", str(p.cores)), ("wall time", f"{p.wall_seconds:.1f} s"),
+            ("root seed", str(results.seed)), ("scale", str(results.spec.get("scale")))]
+    return ["## Provenance", "", *_table(["", ""], rows), ""]
+
+
+# ------------------------------------------------------------------------------ peaks
+_PEAK_ROWS = (  # (table row, figure legend, exact field, within-±1 field)
+    ("ODE final peak vs SGD final peak", "ODE final", "match", "match_within_1"),
+    ("ODE peak at emergence (IPR first ≥ 4/N) vs SGD final peak", "ODE at emergence",
+     "match_emergence", "match_emergence_within_1"),
+    ("noise floor: SGD vs a second SGD run from the same w0", "noise floor (SGD vs SGD)",
+     "noise_floor", "noise_floor_within_1"),
+    ("ODE final peak vs full-batch GD final peak", "ODE vs full batch", "full_batch",
+     "full_batch_within_1"),
+)
+
+
+def _peaks_section(spec: dict[str, Any], cases: list[CaseResult],
+                   folder: Path) -> list[str]:
+    cfgs = [_case_config(spec, c) for c in cases]
+    sums = [_summary(c, PeaksSummary) for c in cases]
+    md = ["## Peak positions: the source's numbers and rfloc's", "",
+          "LSG24's own stored counts (authors' code) are on **NLGP** data (N = 40, "
+          "ξ = (1, 2), lr 0.02, 10 000 steps, batch 50 000), and their often-quoted 26/28 is "
+          "a **within ±1 pixel** count; their exact counts are lower. Their theory side used "
+          "the g → ∞ amplifier and the g = 100 covariance for every gain; rfloc integrates "
+          "the derivation with the case's own data model. rfloc's rows are this run's, on "
+          "the data named in the row.", "",
+          *_table(["numbers from", "data", "final peak, exact", "final peak, within ±1 px"],
+                  [*(["LSG24 (authors' stored results)", f"NLGP g = {g}, ξ = (1, 2), N = 40",
+                      str(_rate_of(*exact)), str(_rate_of(*near))]
+                     for g, exact, near in LSG24_PEAK_COUNTS),
+                   *([f"rfloc, case `{c.label}`", _data_text(c.task), str(s.match),
+                      str(s.match_within_1)] for c, s in zip(cases, sums, strict=True))]),
+          ""]
+    bars = _save(_match_rate_figure(cases, cfgs), folder / "match_rates.png")
+    md += [f"![peak agreement rates with 95 % Wilson intervals]({bars})", ""]
+    for case, cfg in zip(cases, cfgs, strict=True):
+        md += _peaks_case(case, cfg, folder)
+    return md
+
+
+def _peaks_case(case: CaseResult, cfg: dict[str, Any], folder: Path) -> list[str]:
+    s = _summary(case, PeaksSummary)
+    failed = sum(r.get("ode_status", "ok") != "ok" for r in case.runs)
+    rows = [(name, str(getattr(s, exact)), str(getattr(s, near)))
+            for name, _, exact, near in _PEAK_ROWS]
+    fig = _save(_rf_evolution_figure(case, cfg),
+                folder / f"rf_evolution_{case.label}.png")
+    return [*_case_heading(case),
+            f"{_run_text(cfg)}; {len(case.runs)} initial conditions.", "",
+            *_table(["comparison", "exact", "within ±1 pixel"], rows), "",
+            f"- Final IPR, mean ± SE over initial conditions: ODE {_mean(s.ipr_theory)}, "
+            f"SGD {_mean(s.ipr_sim)}.",
+            f"- Median |RF-centre offset| (circular mean of w²), in pixels: ODE–SGD "
+            f"{_num(s.centre_offset_theory_sim, 2)}, SGD–SGD "
+            f"{_num(s.centre_offset_sim_repeat, 2)}.",
+            f"- ODE integrations that failed: {failed} of {len(case.runs)}.", "",
+            f"![RF evolution, case {case.label}]({fig})", ""]
+
+
+# -------------------------------------------------------------------------------- ipr
+def _ipr_section(spec: dict[str, Any], cases: list[CaseResult],
+                 folder: Path) -> list[str]:
+    rows = []
+    sums = [_summary(c, IprSummary) for c in cases]
+    for c, s in zip(cases, sums, strict=True):
+        total = sum(len(r.get("ipr_theory_runs", [])) for r in c.runs)
+        rows.append([f"`{c.label}`", _data_text(c.task), _num(s.excess_kurtosis),
+                     _mean(s.ipr_theory), _mean(s.ipr_theory_cubic), _mean(s.ipr_sim),
+                     _num(s.threshold), "yes" if s.localized_theory else "no",
+                     "yes" if s.localized_sim else "no", f"{total - s.ipr_theory.n}/{total}"])
+    agree = Rate.of([s.localized_theory == s.localized_sim for s in sums])
+    md = ["## Final IPR against the excess kurtosis", "",
+          "κ is the exact excess kurtosis of the class-1 pixel marginal (∞ when E X⁴ is "
+          "infinite), not a sample estimate. IPRs are mean ± SE over initial conditions; "
+          "'localized' means mean IPR above the threshold 4/N.", "",
+          *_table(["case", "data", "κ", "IPR ODE (exact φ)", "IPR ODE (cubic φ)", "IPR SGD",
+                   "threshold", "localized ODE", "localized SGD", "ODE failed (NaN IPR)"],
+                  rows), "",
+          f"ODE and SGD agree on localization in {agree} cases.", "",
+          *_sign_rule(sums), ""]
+    if any(s.excess_kurtosis is not None for s in sums):
+        cfgs = [_case_config(spec, c) for c in cases]
+        fig = _save(_ipr_kappa_figure(cases, cfgs), folder / "ipr_vs_kappa.png")
+        md += [f"![final IPR against excess kurtosis]({fig})", ""]
+    else:
+        md += ["No case has a known excess kurtosis: no IPR–κ figure.", ""]
+    return md
+
+
+def _sign_rule(sums: list[IprSummary]) -> list[str]:
+    """Localized cases on each side of κ = 0 (LSG24: localization when κ < 0)."""
+    lines = []
+    for name, side in (("κ < 0", lambda k: k < 0), ("κ ≥ 0 (∞ included)", lambda k: k >= 0)):
+        group = [s for s in sums if s.excess_kurtosis is not None and side(s.excess_kurtosis)]
+        lines.append(f"- Cases with {name} that localize: SGD "
+                     f"{Rate.of([s.localized_sim for s in group])}, ODE "
+                     f"{Rate.of([s.localized_theory for s in group])}.")
+    return lines
+
+
+# -------------------------------------------------------------------------- committee
+def _committee_section(spec: dict[str, Any], cases: list[CaseResult],
+                       folder: Path) -> list[str]:
+    md = ["## Committees: localized units, network against the single-neuron ODE", "",
+          "Each unit's initial RF is integrated with the single-neuron ODE as if it were "
+          "alone; a unit counts as localized when its final IPR exceeds the threshold 4/N.",
+          ""]
+    for case in cases:
+        cfg = _case_config(spec, case)
+        s = _summary(case, CommitteeSummary)
+        run = case.runs[0]
+        rows = [("localized units, network", str(s.localized_network)),
+                ("localized units, single-neuron ODE", str(s.localized_theory)),
+                ("majority verdicts agree", "yes" if s.agrees else "no"),
+                ("mean unit IPR, network", _mean(Mean.of(run.get("ipr", [])))),
+                ("mean unit IPR, ODE", _mean(Mean.of(run.get("ipr_theory", [])))),
+                ("threshold", _num(s.threshold)),
+                ("test accuracy", _num(s.accuracy))]
+        fig = _save(_committee_figure(case, cfg), folder / f"committee_rfs_{case.label}.png")
+        md += [*_case_heading(case),
+               f"{_run_text(cfg)}, activation {cfg['network'].get('activation', 'relu')}.",
+               "", *_table(["", ""], rows), "", f"![committee RFs, case {case.label}]({fig})",
+               ""]
+    return md
+
+
+# ============================================================================= figures
+def _figure(width: float, height: float) -> Figure:
+    """A figure on its own Agg canvas (no pyplot, no global backend state)."""
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _save(fig: Figure, path: Path) -> str:
+    """Save ``fig`` as PNG and return its file name (for the markdown link)."""
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path.name
 
 
-# ------------------------------------------------------------------ peaks
-def _heatmaps(regime: dict, path: Path, n_show: int = 3) -> str:
-    runs = regime["runs"][:n_show]
-    fig, axes = plt.subplots(len(runs), 2, figsize=(9, 2.6 * len(runs)), squeeze=False)
-    for row, r in zip(axes, runs, strict=True):
-        t = np.asarray(r["t"])
-        for ax, key, title in ((row[0], "w_theory", "effective ODE"),
-                               (row[1], "w_sim", "SGD")):
-            w = np.asarray(r[key])[: len(t)]
-            w = w / np.max(np.abs(w), axis=1, keepdims=True)
-            ax.imshow(w.T, aspect="auto", cmap="RdBu_r", vmin=-1, vmax=1, origin="lower",
-                      extent=(t[0], t[-1], -0.5, w.shape[1] - 0.5), interpolation="nearest")
-            peak = r["peak_theory"] if key == "w_theory" else r["peak_sim"]
-            ax.set_title(f"{title}: final peak {peak}, IPR "
-                         f"{r['ipr_theory' if key == 'w_theory' else 'ipr_sim']:.2f}",
-                         fontsize=9)
-            ax.set_xlabel("t = lr · step")
-            ax.set_ylabel("pixel")
-    fig.suptitle(f"{regime['label']}: RF evolution (each time slice scaled to max |w| = 1)",
-                 fontsize=10)
-    return _save(fig, path)
+def _per_row_scaled(w: np.ndarray) -> np.ndarray:
+    """Each row divided by its max |w| (rows that are zero or NaN become NaN)."""
+    scale = np.max(np.abs(w), axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(scale > 0, w / scale, np.nan)
 
 
-def _match_bars(regimes: list[dict], path: Path) -> str:
-    labels = [r["label"] for r in regimes]
-    x = np.arange(len(labels))
-    series = [("theory at emergence vs SGD, exact", "match_rate_emergence"),
-              ("theory at emergence vs SGD, ±1", "match_rate_emergence_within_1"),
-              ("theory at the end vs SGD, exact", "match_rate"),
-              ("theory at the end vs SGD, ±1", "match_rate_within_1"),
-              ("noise floor (SGD vs SGD), exact", "noise_floor"),
-              ("noise floor, ±1", "noise_floor_within_1"),
-              ("theory vs full batch, exact", "full_batch_match_rate")]
-    fig, ax = plt.subplots(figsize=(max(6, 2.2 * len(labels)), 4))
+def _cell_edges(t: np.ndarray) -> np.ndarray:
+    """Edges of cells centred on the save times ``t`` (midpoints; ends mirrored)."""
+    if len(t) == 1:
+        return np.array([t[0] - 0.5, t[0] + 0.5])
+    mid = 0.5 * (t[1:] + t[:-1])
+    return np.concatenate([[2 * t[0] - mid[0]], mid, [2 * t[-1] - mid[-1]]])
+
+
+def _pixel_ticks(ax: Axes, pixels: np.ndarray, axis: str) -> None:
+    """Label five positions of a rolled ring axis with their original pixel numbers."""
+    n = len(pixels)
+    pos = sorted({0, n // 4, n // 2, (3 * n) // 4, n - 1})
+    setter = ax.set_yticks if axis == "y" else ax.set_xticks
+    setter(pos, [str(pixels[p]) for p in pos])
+
+
+def _match_rate_figure(cases: list[CaseResult], cfgs: list[dict[str, Any]]) -> Figure:
+    series = [(f"{short}, {tol}", key) for _, short, exact, near in _PEAK_ROWS
+              for tol, key in (("exact", exact), ("±1 px", near))]
+    sums = [_summary(c, PeaksSummary) for c in cases]
+    fig = _figure(max(7.0, 2.4 * len(cases) + 3.5), 4.2)
+    ax = fig.add_subplot()
     width = 0.8 / len(series)
+    x = np.arange(len(cases))
     for j, (name, key) in enumerate(series):
-        ax.bar(x + (j - len(series) / 2 + 0.5) * width, [r[key] for r in regimes], width,
-               label=name)
-    ax.set_xticks(x, labels)
+        rates = [getattr(s, key) for s in sums]
+        mid = np.array([np.nan if r.rate is None else r.rate for r in rates])
+        err = np.array([[0.0, 0.0] if r.rate is None else [r.rate - r.low, r.high - r.rate]
+                        for r in rates]).T
+        ax.bar(x + (j - (len(series) - 1) / 2) * width, mid, width, yerr=err, capsize=2,
+               label=name, color=mpl.colormaps["tab20"](j))
+    ax.set_xticks(x, [f"{c.label}\n(n = {s.match.n})" for c, s in zip(cases, sums, strict=True)])
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("fraction of initial conditions")
-    ax.axhline(26 / 28, color="k", ls=":", lw=1, label="paper: 26/28")
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1, 1))
-    return _save(fig, path)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+    data = _common([_data_text(c.task) for c in cases])
+    ax.set_title(f"Peak agreement with 95 % Wilson intervals\n{data}; "
+                 f"{_run_text(*cfgs)}", fontsize=9)
+    return fig
 
 
-def _peaks_md(name: str, res: dict, folder: Path) -> list[str]:
-    md = []
-    rows = []
-    for r in res["regimes"]:
-        p = r["params"]
-        m = p["inits"]
-        rows.append([r["label"], p["batch_size"], p["init_scale"], p["steps"], p["lr"],
-                     f"{round(r['match_rate_emergence'] * m)}/{m}",
-                     f"{round(r['match_rate_emergence_within_1'] * m)}/{m}",
-                     f"{round(r['match_rate'] * m)}/{m}",
-                     f"{round(r['match_rate_within_1'] * m)}/{m}",
-                     f"{round(r['noise_floor'] * m)}/{m}",
-                     f"{round(r['noise_floor_within_1'] * m)}/{m}",
-                     f"{round(r['full_batch_match_rate'] * m)}/{m}",
-                     r["centre_offset_theory_sim"], r["centre_offset_sim_repeat"],
-                     r["ipr_theory_mean"], r["ipr_sim_mean"]])
-    md.append(_table(["regime", "batch", "init scale", "steps", "lr", "peak match at emergence",
-                      "±1 at emergence", "peak match at the end", "±1 at the end",
-                      "noise floor", "floor ±1", "theory vs full batch",
-                      "centre offset theory–SGD", "centre offset SGD–SGD", "IPR theory",
-                      "IPR SGD"], rows))
-    md.append("")
-    md.append("*At emergence*: the ODE's peak when its IPR first reaches 4/N (the effective "
-              "ODE is an early-time theory); *at the end*: its peak at the last step. Both "
-              "against SGD's final peak. *Noise floor*: two SGD runs from the same w0 with "
-              "independent data streams. "
-              "*Full batch*: deterministic gradient descent on one fixed large sample. "
-              "*Centre offset*: median |difference| of the RFs' circular centres "
-              "(weights w_i^2), in pixels.")
-    md.append(f"\n![match rates]({_match_bars(res['regimes'], folder / 'match_rates.png')})")
-    for r in res["regimes"]:
-        fig = _heatmaps(r, folder / f"rf_evolution_{r['label']}.png")
-        md.append(f"\n![RF evolution {r['label']}]({fig})")
-    return md
+def _rf_evolution_figure(case: CaseResult, cfg: dict[str, Any]) -> Figure:
+    runs = case.runs[:HEATMAP_INITS]
+    fig = _figure(10.0, 2.8 * len(runs) + 0.6)
+    axes = fig.subplots(len(runs), 2, squeeze=False)
+    for i, (row, run) in enumerate(zip(axes, runs, strict=True)):
+        t = np.asarray(run["t"], dtype=np.float64)
+        for ax, side, title in ((row[0], "theory", "effective ODE"), (row[1], "sim", "SGD")):
+            w = np.asarray(run[f"w_{side}"], dtype=np.float64)[: len(t)]
+            rolled, pixels = centre_on_peak(w, run[f"peak_{side}"])
+            im = ax.pcolormesh(_cell_edges(t), np.arange(len(pixels) + 1) - 0.5,
+                               np.ma.masked_invalid(_per_row_scaled(rolled).T), cmap=_CMAP,
+                               vmin=-1, vmax=1)
+            fig.colorbar(im, ax=ax, label="w / max |w| at each t")
+            _pixel_ticks(ax, pixels, "y")
+            ax.set_title(f"init {i}, {title}: final peak pixel {run[f'peak_{side}']}, "
+                         f"IPR {_num(run.get(f'ipr_{side}'))}", fontsize=9)
+            ax.set_xlabel("t = lr · step")
+            ax.set_ylabel("pixel (final peak centred)")
+    fig.suptitle(f"{case.label}: RF evolution — {_data_text(case.task)}; {_run_text(cfg)}",
+                 fontsize=10)
+    return fig
 
 
-# --------------------------------------------------------------- IPR sweeps
-def _factor(res: dict) -> str:
-    """The localization threshold's factor (IPR > factor / N) of a sweep or committee run."""
-    return _fmt(res["params"]["localization_factor"])
+def _kappa_positions(kappas: list[float]) -> tuple[np.ndarray, float]:
+    """x positions of κ values: finite ones as they are, κ = ∞ at a point right of them."""
+    finite = [k for k in kappas if math.isfinite(k)]
+    top = max(finite, default=0.0)
+    x_inf = 2.0 * top if top >= 1 else top + 2.0
+    return np.array([k if math.isfinite(k) else x_inf for k in kappas]), x_inf
 
 
-def _ipr_vs_kappa(res: dict, path: Path) -> str:
-    rows = [r for r in res["rows"] if r["excess_kurtosis"] is not None]
-    k = np.array([r["excess_kurtosis"] for r in rows], dtype=float)
-    k_plot = np.where(np.isfinite(k), k, np.nanmax(np.where(np.isfinite(k), k, np.nan)) + 1)
-    fig, ax = plt.subplots(figsize=(6.5, 4))
-    for key, marker, label in (("ipr_sim", "o", "SGD"), ("ipr_theory", "s", "ODE, exact φ"),
+def _kappa_ticks(ax: Axes, x: np.ndarray, x_inf: float) -> None:
+    """Round ticks within the finite κ range, plus "∞" at ``x_inf`` when it is used."""
+    finite = x[x < x_inf]                       # x_inf lies right of every finite κ
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+    ticks = [float(v) for v in (-2, -1, 0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 10_000)
+             if lo - 0.5 <= v <= hi * 1.2 + 0.5]
+    labels = [f"{v:g}" for v in ticks]
+    if finite.size < x.size:
+        ticks.append(x_inf)
+        labels.append("∞")
+        ax.axvline(0.5 * (hi + x_inf) if hi < 1 else math.sqrt(hi * x_inf), color="0.6",
+                   ls=":", lw=1)
+    ax.set_xticks(ticks, labels)
+
+
+def _ipr_kappa_figure(cases: list[CaseResult], cfgs: list[dict[str, Any]]) -> Figure:
+    shown = [(c, s) for c in cases
+             if (s := _summary(c, IprSummary)).excess_kurtosis is not None]
+    x, x_inf = _kappa_positions([float(s.excess_kurtosis or 0.0) for _, s in shown])
+    fig = _figure(7.5, 4.5)
+    ax = fig.add_subplot()
+    ax.set_xscale("symlog", linthresh=1.0)
+    for attr, marker, name in (("ipr_sim", "o", "SGD"), ("ipr_theory", "s", "ODE, exact φ"),
                                ("ipr_theory_cubic", "^", "ODE, cubic φ (κ only)")):
-        y = [r.get(key) for r in rows]
-        if all(v is None for v in y):
+        means = [getattr(s, attr) for _, s in shown]
+        if all(m is None or m.n == 0 for m in means):
             continue
-        ax.scatter(k_plot, [np.nan if v is None else v for v in y], marker=marker,
-                   label=label, alpha=0.8)
-    ax.axvline(0, color="k", lw=0.8)
-    for level in sorted({r["localized_ipr"] for r in rows}):
-        ax.axhline(level, color="gray", ls="--", lw=0.8,
-                   label=f"localized threshold {_fmt(level)}")
-    ax.set_xlabel("excess kurtosis κ of the pixel marginal")
-    ax.set_ylabel("final IPR (mean over inits)")
-    ax.legend(fontsize=8)
-    return _save(fig, path)
-
-
-def _amplifier_curves(res: dict, path: Path) -> str:
-    from rfloc.numerics.data import from_params
-    from rfloc.validation.tasks import theory_amplifier
-
-    a = np.linspace(-0.999, 0.999, 400)
-    fig, ax = plt.subplots(figsize=(6.5, 4))
-    for r in res["rows"]:
-        table = theory_amplifier(from_params(r["task"]))
-        k = r["excess_kurtosis"]
-        ax.plot(a, table(a) - math.sqrt(2 / math.pi) * a,
-                label=f"{r['model']} {_fmt(r['param'])} (κ={_fmt(k, 2)})")
-    ax.set_xlabel("a")
-    ax.set_ylabel("φ(a) − √(2/π) a  (departure from linear)")
+        y = [np.nan if m is None or m.mean is None else m.mean for m in means]
+        err = [0.0 if m is None or m.se is None else m.se for m in means]
+        ax.errorbar(x, y, yerr=err, fmt=marker, capsize=3, label=f"{name} (mean ± SE)",
+                    alpha=0.85)
+    for (c, s), xi in zip(shown, x, strict=True):
+        if s.ipr_sim.mean is not None:
+            ax.annotate(c.label, (xi, s.ipr_sim.mean), fontsize=6,
+                        textcoords="offset points", xytext=(3, 3))
+    for level in sorted({s.threshold for _, s in shown}):
+        ax.axhline(level, color="k", ls="--", lw=0.8,
+                   label=f"localized above 4/N = {_num(level)}")
+    _kappa_ticks(ax, x, x_inf)
+    ax.set_xlabel("exact excess kurtosis κ of the class-1 pixel marginal (symlog axis)")
+    ax.set_ylabel("final IPR")
     ax.legend(fontsize=7)
-    return _save(fig, path)
+    ax.set_title(f"Final IPR against κ — {_run_text(*cfgs)}; "
+                 f"N = {_common([str(_pixels(c.task.get('positive', {}))) for c, _ in shown])}",
+                 fontsize=9)
+    return fig
 
 
-def _ipr_md(res: dict, folder: Path, name: str) -> list[str]:
-    rows = [[r["model"], r["param"], r["excess_kurtosis"], r["ipr_theory"],
-             r["ipr_theory_cubic"], r["ipr_sim"], r["localized_theory"], r["localized_sim"]]
-            for r in res["rows"]]
-    md = [_table(["model", "param", "κ", "IPR ODE", "IPR ODE cubic", "IPR SGD",
-                  "localized (ODE)", "localized (SGD)"], rows), "",
-          f"Localized means mean IPR > {_factor(res)}/N; theory and SGD agree "
-          f"on {res['agreement']:.0%} of the {len(res['rows'])} rows."]
-    md.append(f"\n![IPR vs kappa]({_ipr_vs_kappa(res, folder / 'ipr_vs_kappa.png')})")
-    md.append(f"\n![amplifiers]({_amplifier_curves(res, folder / 'amplifiers.png')})")
-    return md
-
-
-# -------------------------------------------------------------------- many
-def _many_md(res: dict, folder: Path) -> list[str]:
-    rows = [[r["model"], r["K"], r["activation"], r["predicted_fraction"],
-             r["fraction_localized"], r["agrees"], r["accuracy"]] for r in res["rows"]]
-    md = [_table(["data", "K", "activation", "fraction localized (single-neuron ODE)",
-                  "fraction localized (network)", "agrees", "test accuracy"], rows), "",
-          f"Localized means IPR > {_factor(res)}/N. The ODE integrates each "
-          "neuron's own initial RF as if it were alone (readout 1/K): the prediction is "
-          "qualitative."]
-    ncols = min(4, len(res["rows"]))
-    nrows = math.ceil(len(res["rows"]) / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4 * ncols, 3.2 * nrows), squeeze=False)
-    for ax in axes.flat[len(res["rows"]):]:
-        ax.axis("off")
-    for ax, r in zip(axes.flat, res["rows"], strict=False):
-        w = np.asarray(r["w_final"])
-        w = w / np.max(np.abs(w), axis=1, keepdims=True)
-        ax.imshow(w, aspect="auto", cmap="RdBu_r", vmin=-1, vmax=1, interpolation="nearest")
-        ax.set_title(f"{r['model']}, {r['activation']}, K={r['K']}: "
-                     f"{r['fraction_localized']:.0%} localized", fontsize=9)
-        ax.set_xlabel("pixel")
-        ax.set_ylabel("neuron")
-    md.append(f"\n![many-neuron RFs]({_save(fig, folder / 'many_rfs.png')})")
-    return md
-
-
-def write(name: str, res: dict, folder: Path) -> None:
-    """Write ``folder/report.md`` and its figures for experiment ``name``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    md = [f"# rfloc validation: {name}", "",
-          f"rfloc {res['meta']['rfloc']}, {'quick' if res['meta']['quick'] else 'full'} run, "
-          f"seed {res['meta']['seed']}.", ""]
-    if name in ("ising", "nlgp"):
-        md += _peaks_md(name, res, folder)
-    elif name in ("kurtosis", "elliptical"):
-        md += _ipr_md(res, folder, name)
-    elif name == "many":
-        md += _many_md(res, folder)
-    io.write_text(folder / "report.md", "\n".join(md) + "\n")
+def _committee_figure(case: CaseResult, cfg: dict[str, Any]) -> Figure:
+    run = case.runs[0]
+    w = np.atleast_2d(np.asarray(run["w_final"], dtype=np.float64))
+    rolled = np.array([centre_on_peak(row, int(np.argmax(np.abs(row))))[0] for row in w])
+    units = np.arange(len(w))
+    fig = _figure(11.0, 1.5 + 0.25 * len(w))
+    left, right = fig.subplots(1, 2, width_ratios=(3, 1), sharey=True)
+    im = left.imshow(_per_row_scaled(rolled), aspect="auto", cmap=_CMAP, vmin=-1, vmax=1,
+                     interpolation="nearest", origin="lower",
+                     extent=(-0.5, w.shape[1] - 0.5, -0.5, len(w) - 0.5))
+    fig.colorbar(im, ax=left, label="w / max |w| per unit")
+    left.set_xticks([0, w.shape[1] // 2, w.shape[1] - 1],
+                    [f"−{w.shape[1] // 2}", "0 (peak)", f"+{w.shape[1] - 1 - w.shape[1] // 2}"])
+    left.set_xlabel("pixel offset from the unit's own peak (ring)")
+    left.set_ylabel("unit")
+    for key, style, name in (("ipr", {"marker": "o", "ms": 8, "mfc": "none"}, "network"),
+                             ("ipr_theory", {"marker": "x", "ms": 6}, "ODE")):
+        ipr = np.asarray(run.get(key, []), dtype=np.float64)
+        right.plot(ipr, units[: len(ipr)], ls="none", label=name, **style)
+    right.axvline(_summary(case, CommitteeSummary).threshold, color="k", ls="--", lw=0.8,
+                  label="4/N")
+    right.set_xlabel("final IPR")
+    right.legend(fontsize=7)
+    fig.suptitle(f"{case.label}: committee RFs — {_data_text(case.task)}; {_run_text(cfg)}, "
+                 f"{cfg['network'].get('activation', 'relu')}", fontsize=10)
+    return fig
