@@ -17,6 +17,7 @@ from rfloc.numerics.data import (
 from rfloc.numerics.integrate import integrate_effective
 from rfloc.numerics.train import train_sgd, train_sgd_seeds, xavier_init
 from rfloc.numerics.trajectory import Trajectory
+from rfloc.numerics.two_output import train_two_output
 
 __all__ = [
     "NLGP",
@@ -32,5 +33,6 @@ __all__ = [
     "metrics",
     "train_sgd",
     "train_sgd_seeds",
+    "train_two_output",
     "xavier_init",
 ]
