@@ -22,9 +22,9 @@ from collections.abc import Callable
 import numpy as np
 from scipy import special
 
+from rfloc.numerics import covariance as cov
 from rfloc.numerics import data as D
-from rfloc.theory import covariance as cov
-from rfloc.theory.marginals import Algebraic
+from rfloc.numerics.laws import Algebraic
 
 
 def rate(draw: Callable[[int], object], m: int, repeats: int = 3) -> float:

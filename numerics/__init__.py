@@ -1,10 +1,11 @@
 """Numerical layer: data samplers, the effective-ODE integrator, SGD training, metrics.
 
-NumPy and Numba only (no SymPy at run time here); theory objects enter through their
-numeric faces (``Marginal.gaussian_transform``, ``Amplifier.table``).
+NumPy, SciPy and Numba only: importing it loads no SymPy (a test checks ``sys.modules``).
+Pixel laws (:mod:`.laws`) and the analytic covariances (:mod:`.covariance`) live here;
+theory objects enter through their numeric faces (``Marginal.law``, ``Amplifier.table``).
 """
 
-from rfloc.numerics import data, metrics
+from rfloc.numerics import covariance, data, laws, metrics
 from rfloc.numerics.data import (
     NLGP,
     NORTA,
@@ -27,9 +28,11 @@ __all__ = [
     "Ising",
     "Trajectory",
     "TwoClass",
+    "covariance",
     "data",
     "gaussian_clone",
     "integrate_effective",
+    "laws",
     "metrics",
     "train_sgd",
     "train_sgd_seeds",

@@ -52,12 +52,13 @@ X_SYMBOL = sp.Symbol("x", real=True)
 U_SYMBOL = sp.Symbol("u", positive=True)
 
 
-class Marginal(ABC):
+class Marginal(laws.ByParams, ABC):
     r"""A symmetric pixel marginal with unit variance.
 
     Subclasses set :attr:`law` (the numeric face) and implement :meth:`_even_moment`
     (exact, standardised) and, where a shortcut exists, :meth:`density`,
-    :meth:`expectation` and :meth:`abs_mean`.
+    :meth:`expectation` and :meth:`abs_mean`. Equality, hash and ``repr`` come from
+    ``params`` (:class:`rfloc.numerics.laws.ByParams`).
     """
 
     #: the numeric face: Gaussian transform, quadrature, sampling
@@ -152,16 +153,6 @@ class Marginal(ABC):
     def sample(self, size: int | tuple[int, ...], rng: SeedLike = None) -> np.ndarray:
         """Draw i.i.d. samples (float64) of the given ``size``."""
         return self.law.sample(size, rng)
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
-        return f"{type(self).__name__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        return type(self) is type(other) and self.params == other.params  # type: ignore[attr-defined]
-
-    def __hash__(self) -> int:
-        return hash((type(self).__name__, tuple(sorted(self.params.items()))))
 
     # ---------------------------------------------------------------- factories
     @staticmethod

@@ -14,7 +14,8 @@ variance, and exposes (:class:`DataModel`)
   (JSON-serialisable; :func:`from_params` rebuilds the model through the registry each
   model class joins under its ``params["model"]`` key).
 
-:class:`TwoClass` pairs two models into the labelled task of ``docs/theory.md`` §1.
+:class:`TwoClass` pairs two models into the labelled task (labels ``y`` in {0, 1},
+:math:`P(y = 1) = p`; ``docs/theory.md``).
 
 One model per module: :mod:`.nlgp`, :mod:`.norta`, :mod:`.gaussian_process`,
 :mod:`.ising`, :mod:`.elliptical`, :mod:`.two_class`. Gaussian fields are drawn through

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from rfloc.errors import ParameterError, check_int
-from rfloc.numerics.laws import PixelLaw
+from rfloc.numerics.covariance import HasGaussianTransform
 from rfloc.random import SeedLike, as_generator
 
 __all__ = ["CHUNK", "Blockwise", "DataModel", "check_dim", "check_m", "freeze"]
@@ -63,7 +63,7 @@ class DataModel(ABC):
 
     @property
     @abstractmethod
-    def marginal(self) -> PixelLaw | Any | None:
+    def marginal(self) -> HasGaussianTransform | None:
         """Law of one pixel (a numeric law, or the theory marginal a model was given)."""
 
     @abstractmethod

@@ -1,4 +1,4 @@
-r"""The labelled two-class task of ``docs/theory.md`` §1."""
+r"""The labelled two-class task (``docs/data.md``, TwoClass)."""
 
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from rfloc.errors import ParameterError
-from rfloc.numerics.laws._base import QUAD, PixelLaw
+from rfloc.numerics.laws._base import QUAD, ByParams, PixelLaw
 from rfloc.numerics.laws._named import (
     Algebraic,
     Binary,
@@ -36,6 +36,7 @@ __all__ = [
     "REGISTRY",
     "Algebraic",
     "Binary",
+    "ByParams",
     "DensityLaw",
     "ErfGaussian",
     "Gaussian",

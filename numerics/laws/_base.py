@@ -21,7 +21,7 @@ from scipy import integrate, special
 
 from rfloc.random import SeedLike, as_generator
 
-__all__ = ["QUAD", "PixelLaw", "erfc_tail", "symmetric_quad"]
+__all__ = ["QUAD", "ByParams", "PixelLaw", "erfc_tail", "symmetric_quad"]
 
 #: tolerances of every adaptive quadrature over a pixel law (~1e-13 absolute)
 QUAD: dict[str, Any] = {"epsabs": 1e-14, "epsrel": 1e-13, "limit": 400}
@@ -50,7 +50,25 @@ def symmetric_quad(func: ArrayFunc, weight: Callable[[float], float],
     return sum(integrate.quad(f, lo, hi, **QUAD)[0] for lo, hi in itertools.pairwise(edges))
 
 
-class PixelLaw(ABC):
+class ByParams:
+    """Value semantics from ``params``: equal when of the same type with equal
+    ``params``; ``repr`` is ``Type(name=value, ...)``. Shared by the numeric laws and the
+    symbolic marginals of ``rfloc.theory``."""
+
+    params: dict[str, Any]
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
+        return f"{type(self).__name__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and self.params == other.params  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, tuple(sorted(self.params.items()))))
+
+
+class PixelLaw(ByParams, ABC):
     r"""A symmetric pixel law with unit variance, numeric face only.
 
     Subclasses implement :meth:`gaussian_transform` and, where a shortcut exists,
@@ -118,12 +136,3 @@ class PixelLaw(ABC):
             return math.inf
         return self.expect(lambda x: x**4) - 3.0
 
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
-        return f"{type(self).__name__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        return type(self) is type(other) and self.params == other.params  # type: ignore[attr-defined]
-
-    def __hash__(self) -> int:
-        return hash((type(self).__name__, tuple(sorted(self.params.items()))))
