@@ -39,8 +39,10 @@ def freeze(a: np.ndarray) -> np.ndarray:
 class DataModel(ABC):
     """A zero-mean, unit-pixel-variance random field on a ring or torus.
 
-    Subclasses set ``side`` and ``dim`` and implement :attr:`params`, :attr:`marginal`,
-    :meth:`from_params`, :meth:`_covariance`, :meth:`describe` and :meth:`fill_rows`.
+    Subclasses set ``side`` and ``dim`` and implement :attr:`params` (whose keys are the
+    constructor's arguments, plus ``"model"``), :attr:`marginal`, :meth:`_covariance`,
+    :meth:`describe` and :meth:`fill_rows`; :meth:`from_params` is overridden where a
+    parameter is stored in another form than the constructor takes.
     """
 
     side: int
@@ -57,9 +59,14 @@ class DataModel(ABC):
         """JSON-serialisable parameters; ``rfloc.numerics.data.from_params`` rebuilds the model."""
 
     @classmethod
-    @abstractmethod
     def from_params(cls, params: dict[str, Any]) -> DataModel:
-        """The model described by ``params`` (the inverse of :attr:`params`)."""
+        """The model described by ``params`` (the inverse of :attr:`params`).
+
+        The keys other than ``"model"`` are the constructor's keyword arguments; omitted
+        ones take their defaults, unknown ones raise (``TypeError``, which
+        ``rfloc.numerics.data.from_params`` reports as a ParameterError).
+        """
+        return cls(**{k: v for k, v in params.items() if k != "model"})
 
     @property
     @abstractmethod

@@ -116,10 +116,10 @@ class Elliptical(KernelField):
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> Elliptical:
-        if params["radial"] not in RADIAL:
+        if params.get("radial", "shell") not in RADIAL:
             raise ParameterError("an Elliptical model with a callable radial law cannot "
                                  "be rebuilt from params")
-        return cls(params["n"], params["xi"], params["radial"], params["nu"], params["dim"])
+        return super().from_params(params)
 
     def _covariance(self) -> np.ndarray:
         return self.latent_covariance

@@ -100,7 +100,7 @@ class GaussianProcess(Blockwise):
         """``"gaussian-clone"``: the clone of ``params["of"]``; else from ``cov``, ``dim``."""
         if params["model"] == "gaussian-clone":
             return cls.clone_of(from_params(params["of"]))
-        return cls(np.asarray(params["cov"]), params["dim"])
+        return super().from_params(params)
 
     def _covariance(self) -> np.ndarray:
         return self._cov

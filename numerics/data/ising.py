@@ -85,10 +85,6 @@ class Ising(DataModel):
     def params(self) -> dict[str, Any]:
         return {"model": "ising", "n": self.side, "J": self.J}
 
-    @classmethod
-    def from_params(cls, params: dict[str, Any]) -> Ising:
-        return cls(params["n"], params["J"])
-
     def _covariance(self) -> np.ndarray:
         return ising_covariance(self.side, self.J)
 

@@ -57,10 +57,6 @@ class NLGP(KernelField):
     def params(self) -> dict[str, Any]:
         return {"model": "nlgp", "n": self.side, "xi": self.xi, "g": self.g, "dim": self.dim}
 
-    @classmethod
-    def from_params(cls, params: dict[str, Any]) -> NLGP:
-        return cls(params["n"], params["xi"], params["g"], params["dim"])
-
     def _covariance(self) -> np.ndarray:
         return nlgp_map(self.latent_covariance, self.g)
 

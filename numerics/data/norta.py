@@ -63,8 +63,7 @@ class NORTA(KernelField):
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> NORTA:
         """The model with the numeric law ``laws.from_params(params["marginal"])``."""
-        return cls(params["n"], params["xi"], laws.from_params(params["marginal"]),
-                   params["dim"])
+        return super().from_params({**params, "marginal": laws.from_params(params["marginal"])})
 
     def _covariance(self) -> np.ndarray:
         return norta_covariance(self.latent_covariance, self._marginal)

@@ -73,8 +73,9 @@ class TwoClass:
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> TwoClass:
+        """The task of ``from_params`` of each class; ``p`` defaults to 1/2."""
         return cls(from_params(params["positive"]), from_params(params["negative"]),
-                   params["p"])
+                   params.get("p", 0.5))
 
     def describe(self) -> str:
         return (f"TwoClass(p={self.p:g}): y=1 ~ {self.positive.describe()} | "

@@ -441,6 +441,29 @@ def test_callable_radial_and_bad_params_cannot_be_rebuilt():
         D.from_params({"model": "potts"})
 
 
+def test_registry_rebuilds_every_model_with_constructor_defaults():
+    from rfloc.numerics.data._registry import models
+
+    assert models() == ["elliptical", "gaussian-clone", "gaussian-process", "ising", "nlgp",
+                        "norta", "two-class"]
+    nlgp = D.from_params({"model": "nlgp", "n": 10, "xi": 1.0, "g": 2.0})      # dim omitted
+    assert nlgp.params == D.NLGP(10, 1.0, 2.0).params
+    shell = D.from_params({"model": "elliptical", "n": 10, "xi": 1.0})
+    assert shell.params == D.Elliptical(10, 1.0).params
+    task = D.from_params({"model": "two-class", "positive": {"model": "ising", "n": 8, "J": 0.7},
+                          "negative": {"model": "ising", "n": 8, "J": 0.3}})
+    assert task.p == 0.5 and task.negative.J == 0.3
+    kur = D.from_params({"model": "norta", "n": 8, "xi": 1.0,
+                         "marginal": {"name": "algebraic", "k": 7.0}})
+    assert kur.marginal == L.Algebraic(7.0)
+    with pytest.raises(ParameterError, match="data-model description"):
+        D.from_params({"model": "ising", "n": 8, "J": 0.7, "h": 0.1})          # unknown key
+    with pytest.raises(ParameterError, match="data-model description"):
+        D.from_params({"model": "ising", "J": 0.7})                            # missing n
+    with pytest.raises(ParameterError, match="data-model description"):
+        D.from_params(["ising"])
+
+
 @pytest.mark.parametrize("make", [lambda: D.NLGP(40, 3.0, 1.0), lambda: D.Ising(40, 0.7),
                                   lambda: D.TwoClass.nlgp(1.0)])
 def test_sampling_allocates_little_beyond_the_output(make):
