@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from scipy import integrate
 
-from rfloc.errors import ParameterError, check_positive
+from rfloc.errors import ParameterError
 from rfloc.numerics import laws
 from rfloc.numerics.data._kernel_field import KernelField
 from rfloc.numerics.data._normal import standard_normal
@@ -69,9 +69,7 @@ class Elliptical(KernelField):
         if radial == "student-t":
             if nu is None:
                 raise ParameterError("nu must be given (nu > 2) for radial='student-t'")
-            self.nu = check_positive("nu", nu)
-            if self.nu <= 2:
-                raise ParameterError(f"nu must be > 2 (finite variance), got {nu!r}")
+            self.nu = laws.StudentT(nu).nu
         elif nu is not None:
             raise ParameterError("nu is only used with radial='student-t'")
         elif callable(radial):

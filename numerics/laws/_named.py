@@ -22,6 +22,14 @@ _SQRT2 = math.sqrt(2.0)
 _SQRT3 = math.sqrt(3.0)
 
 
+def _above_two(name: str, value: float) -> float:
+    """``value`` as a float if it is finite and > 2 (a finite variance needs it)."""
+    v = check_positive(name, value)
+    if v <= 2:
+        raise ParameterError(f"{name} must be > 2 (finite variance), got {value!r}")
+    return v
+
+
 class Gaussian(PixelLaw):
     r"""Standard normal :math:`N(0, 1)`: :math:`f(z) = z`, :math:`\kappa = 0`."""
 
@@ -98,10 +106,7 @@ class StudentT(PixelLaw):
     name = "student-t"
 
     def __init__(self, nu: float) -> None:
-        nu = check_positive("nu", nu)
-        if nu <= 2:
-            raise ParameterError(f"nu must be > 2 for a unit-variance Student-t, got {nu!r}")
-        self.nu = nu
+        self.nu = nu = _above_two("nu", nu)
         self._scale = math.sqrt((nu - 2.0) / nu)
 
     @property
@@ -171,10 +176,7 @@ class Algebraic(PixelLaw):
     name = "algebraic"
 
     def __init__(self, k: float) -> None:
-        k = check_positive("k", k)
-        if k <= 2:
-            raise ParameterError(f"k must be > 2 (finite variance) for Algebraic(k), got {k!r}")
-        self.k = k
+        self.k = k = _above_two("k", k)
         self._sigma = math.sqrt(special.beta(3.0 / k, 1.0 - 2.0 / k) / k)
 
     @property
