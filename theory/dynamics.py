@@ -29,6 +29,7 @@ import numpy as np
 import sympy as sp
 
 from rfloc.errors import ParameterError, check_open_unit
+from rfloc.numerics.laws import PixelLaw
 from rfloc.theory._amplifier import A_SYMBOL, Amplifier, amplifier
 from rfloc.theory.marginals import Marginal
 
@@ -61,12 +62,13 @@ class EffectiveDynamics:
     amplifier : Amplifier
     """
 
-    def __init__(self, marginal: Marginal, p: float = 0.5, *, elliptical: bool = False) -> None:
+    def __init__(self, marginal: Marginal | PixelLaw, p: float = 0.5, *,
+                 elliptical: bool = False) -> None:
         check_open_unit("p", p)
-        self.marginal = marginal
+        self.amplifier: Amplifier = amplifier(marginal, elliptical=elliptical)
+        self.marginal = self.amplifier.marginal          # a numeric law maps to its twin
         self.p = sp.nsimplify(p)
         self._p = float(p)
-        self.amplifier: Amplifier = amplifier(marginal, elliptical=elliptical)
 
     def __repr__(self) -> str:
         return f"EffectiveDynamics({self.marginal!r}, p={self._p})"
@@ -187,7 +189,7 @@ class EffectiveDynamics:
         return self._p * self.amplifier(s1w / norm) - sbar_w
 
 
-def effective_dynamics(marginal: Marginal, p: float = 0.5, *,
+def effective_dynamics(marginal: Marginal | PixelLaw, p: float = 0.5, *,
                        elliptical: bool = False) -> EffectiveDynamics:
     r"""The effective single-ReLU-neuron ODE for pixel ``marginal`` and class-1 share ``p``."""
     return EffectiveDynamics(marginal, p, elliptical=elliptical)

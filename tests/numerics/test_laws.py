@@ -137,6 +137,6 @@ def test_theory_functions_accept_numeric_laws():
     np.testing.assert_allclose(T.amplifier(L.Laplace())(a), T.amplifier(T.Laplace())(a),
                                rtol=0, atol=1e-14)
     dyn = T.effective_dynamics(L.ErfGaussian(2.0), p=0.5)
-    assert dyn.amplifier.marginal == T.ErfGaussian(2.0)
+    assert dyn.marginal == dyn.amplifier.marginal == T.ErfGaussian(2.0)
     with pytest.raises(ParameterError, match="marginal"):
         T.amplifier("binary")
