@@ -1,5 +1,9 @@
 """Symbolic theory layer: pixel marginals, the localization amplifier, the effective ODE.
 
+Each marginal carries its numeric face as ``.law`` (:mod:`rfloc.numerics.laws`);
+:func:`as_marginal` maps a numeric law (e.g. a data model's ``marginal``) back, and
+:func:`amplifier` / :func:`effective_dynamics` accept either.
+
 >>> from rfloc.theory import Binary, amplifier
 >>> amplifier(Binary()).expr
 erf(a/sqrt(2 - 2*a**2))
