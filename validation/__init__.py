@@ -1,9 +1,11 @@
-"""Theory against simulation: peak comparisons, kurtosis sweeps, controls, reports.
+"""Theory against simulation: experiment specs, protocols, typed results and reports.
 
->>> from rfloc.validation import run
->>> run("ising", "rfloc-results", quick=True)          # doctest: +SKIP
+>>> from rfloc.validation import catalog, run_spec
+>>> spec = catalog.get("ising").resolve("quick")
+>>> run_spec(spec, "rfloc-results")                     # doctest: +SKIP
 """
 
+from rfloc.validation import catalog
 from rfloc.validation.executor import SerialExecutor, Task, TaskStore, make_executor, run_tasks
 from rfloc.validation.experiments import (
     EXPERIMENTS,
@@ -13,17 +15,27 @@ from rfloc.validation.experiments import (
     kurtosis_sweep,
     run,
 )
+from rfloc.validation.results import Results
+from rfloc.validation.runner import run_spec
+from rfloc.validation.spec import Spec, SpecError, dump, load
 
 __all__ = [
     "EXPERIMENTS",
     "IprPoint",
     "PeakRegime",
+    "Results",
     "SerialExecutor",
+    "Spec",
+    "SpecError",
     "Task",
     "TaskStore",
+    "catalog",
     "compare_peaks",
+    "dump",
     "kurtosis_sweep",
+    "load",
     "make_executor",
     "run",
+    "run_spec",
     "run_tasks",
 ]

@@ -13,6 +13,9 @@ from __future__ import annotations
 import hashlib
 import json
 import multiprocessing
+import os
+import re
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
@@ -25,7 +28,44 @@ from tqdm.auto import tqdm
 from rfloc import io
 from rfloc.errors import ParameterError, RflocError, check_int
 
-__all__ = ["SerialExecutor", "Task", "TaskStore", "make_executor", "run_tasks"]
+__all__ = ["SerialExecutor", "Task", "TaskStore", "check_out_dir", "check_scheduler",
+           "make_executor", "run_tasks"]
+
+_SCHEDULER = re.compile(
+    r"^(inproc://\S+|((tcp|tls|ucx|ws|wss)://)?[A-Za-z0-9_.\-\[\]:]+:[0-9]{1,5})$")
+
+
+def check_out_dir(path: str | os.PathLike) -> Path:
+    """``path`` as a folder that exists (created if needed) and is writable.
+
+    Checked before any computation, so a bad ``--out`` fails at once.
+
+    Raises
+    ------
+    ParameterError
+        An empty path, an existing file, or a folder that cannot be created or written.
+    """
+    if not str(path).strip():
+        raise ParameterError("out must be a folder path, got an empty string")
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise ParameterError(f"out must be a folder, but {str(folder)!r} is a file")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise ParameterError(f"out folder {str(folder)!r} is not writable: "
+                             f"{exc.strerror or exc}") from None
+    return folder
+
+
+def check_scheduler(address: str) -> str:
+    """``address`` if it looks like a Dask scheduler address (``[tcp://]HOST:PORT``)."""
+    if not _SCHEDULER.match(address):
+        raise ParameterError(f"scheduler must be an address like tcp://HOST:8786, "
+                             f"got {address!r}")
+    return address
 
 
 class SerialExecutor(Executor):
@@ -96,6 +136,7 @@ def make_executor(workers: int | None = None, scheduler: str | None = None
     if scheduler is not None:
         if workers is not None:
             raise ParameterError("give either workers or scheduler, not both")
+        check_scheduler(scheduler)
         try:
             from distributed import Client
         except ImportError:

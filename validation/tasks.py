@@ -18,10 +18,12 @@ from typing import Any
 
 import numpy as np
 
+from rfloc.errors import ParameterError
 from rfloc.numerics import metrics
 from rfloc.numerics.data import Elliptical, GaussianProcess, TwoClass, from_params
 from rfloc.numerics.integrate import integrate_effective
 from rfloc.numerics.train import train_sgd
+from rfloc.numerics.two_output import train_two_output
 from rfloc.random import seed_sequence
 from rfloc.theory import AmplifierTable, Gaussian, amplifier
 
@@ -30,7 +32,7 @@ from rfloc.theory import AmplifierTable, Gaussian, amplifier
 RESULTS_VERSION = 2
 
 __all__ = ["RESULTS_VERSION", "cubic_table", "ipr_task", "many_task", "peak_task",
-           "theory_amplifier"]
+           "theory_amplifier", "two_output_task"]
 
 
 @lru_cache(maxsize=32)
@@ -74,18 +76,50 @@ def cubic_table(kappa: float) -> AmplifierTable:
     return AmplifierTable.fit(lambda th: c * (math.sin(th) - kappa * math.sin(th) ** 3 / 6))
 
 
+#: the theory side when a task is given none: Euler with dt = lr, the exact amplifier
+DEFAULT_THEORY: dict[str, Any] = {"amplifier": "exact", "method": "euler", "dt": "lr"}
+
+
+def theory_table(task: TwoClass, kind: str, kappa: float | None = None) -> AmplifierTable:
+    r"""The amplifier the ODE integrates: ``"exact"`` (:func:`theory_amplifier`),
+    ``"cubic"`` (:func:`cubic_table` at the exact ``kappa``) or ``"linear"``
+    (:math:`\sqrt{2/\pi}\,a`, the Gaussian amplifier)."""
+    if kind == "exact":
+        return theory_amplifier(task)
+    if kind == "linear":
+        return AmplifierTable.linear(math.sqrt(2 / math.pi))
+    if kind == "cubic" and kappa is not None and math.isfinite(kappa):
+        return cubic_table(kappa)
+    raise ParameterError(f"theory.amplifier = {kind!r} needs a finite excess kurtosis, "
+                         f"got {kappa!r}" if kind == "cubic" else
+                         f"theory.amplifier must be exact, cubic or linear, got {kind!r}")
+
+
 def _ode(w0: np.ndarray, task: TwoClass, table: AmplifierTable, lr: float, steps: int,
-         save_every: int) -> Any:
+         save_every: int, theory: dict[str, Any] | None = None) -> Any:
+    """The effective ODE to t = lr * steps; with ``dt = "lr"`` step k is SGD step k and
+    ``save_every`` counts steps."""
+    th = {**DEFAULT_THEORY, **(theory or {})}
+    dt = lr if th["dt"] == "lr" else float(th["dt"])
     cov1, cov0 = task.covariances
-    return integrate_effective(w0, cov1, cov0, table, t_end=lr * steps, dt=lr, method="euler",
-                               p=task.p, save_every=save_every, on_failure="return")
+    return integrate_effective(w0, cov1, cov0, table, t_end=lr * steps, dt=dt,
+                               method=th["method"], p=task.p,
+                               save_at=lr * _save_steps(steps, save_every), on_failure="return")
+
+
+def _save_steps(steps: int, every: int) -> np.ndarray:
+    """SGD steps 0, every, 2 every, ..., steps (the last one always included)."""
+    return np.unique(np.append(np.arange(0, steps, every), steps)).astype(np.float64)
 
 
 def peak_task(task_params: dict, w0: list[float], lr: float, steps: int, batch_size: int,
-              seed: dict, full_batch_size: int, save_every: int) -> dict:
+              seed: dict, full_batch_size: int, save_every: int,
+              theory: dict[str, Any] | None = None, kappa: float | None = None) -> dict:
     r"""One initial condition: effective ODE vs SGD vs a repeat SGD vs full-batch GD.
 
-    The ODE is integrated with Euler, ``dt = lr``, so ODE step k lines up with SGD step k.
+    The ODE's amplifier, method and step come from ``theory`` (default
+    :data:`DEFAULT_THEORY`: Euler with ``dt = lr``, so ODE step k lines up with SGD step k;
+    ``kappa`` is the exact excess kurtosis the cubic amplifier needs).
     Two theory predictions of the peak: at the end (``peak_theory``) and at *emergence*
     (``peak_theory_emergence``), the first step at which the ODE's IPR reaches
     :func:`rfloc.numerics.metrics.localized_ipr` — the effective ODE is an early-time
@@ -97,7 +131,8 @@ def peak_task(task_params: dict, w0: list[float], lr: float, steps: int, batch_s
     task = from_params(task_params)
     w0a = np.asarray(w0, dtype=np.float64)
     s_sim, s_rep, s_fb = seed_sequence(seed).spawn(3)
-    full = _ode(w0a, task, theory_amplifier(task), lr, steps, 1)
+    th = {**DEFAULT_THEORY, **(theory or {})}
+    full = _ode(w0a, task, theory_table(task, th["amplifier"], kappa), lr, steps, 1, th)
     ipr_t = metrics.ipr(full.w)
     emerged = ipr_t >= metrics.localized_ipr(task.n)
     k_emerge = int(np.argmax(emerged)) if np.any(emerged) else len(ipr_t) - 1
@@ -143,19 +178,24 @@ def peak_task(task_params: dict, w0: list[float], lr: float, steps: int, batch_s
 
 
 def ipr_task(task_params: dict, w0: list[list[float]], lr: float, steps: int,
-             batch_size: int, seed: dict, kappa: float | None) -> dict:
-    r"""Final IPR of the ODE (exact amplifier and, given ``kappa``, the cubic truncation)
-    and of SGD, from the same ``M`` initial conditions."""
+             batch_size: int, seed: dict, kappa: float | None,
+             theory: dict[str, Any] | None = None, cubic: bool = True,
+             full_batch: bool = False) -> dict:
+    r"""Final IPR of the ODE and of SGD (or full-batch GD), from the same ``M`` initial
+    conditions; with ``cubic`` and a finite ``kappa`` also the ODE with the kurtosis-only
+    cubic truncation of the amplifier."""
     task = from_params(task_params)
     w0a = np.asarray(w0, dtype=np.float64)
-    ode = _ode(w0a, task, theory_amplifier(task), lr, steps, steps)
+    th = {**DEFAULT_THEORY, **(theory or {})}
+    ode = _ode(w0a, task, theory_table(task, th["amplifier"], kappa), lr, steps, steps, th)
     out: dict[str, Any] = {"ipr_theory_runs": metrics.ipr(ode.final),
                            "ode_status": ode.status}
-    if kappa is not None and math.isfinite(kappa):
-        cub = _ode(w0a, task, cubic_table(kappa), lr, steps, steps)
+    if cubic and kappa is not None and math.isfinite(kappa):
+        cub = _ode(w0a, task, cubic_table(kappa), lr, steps, steps, th)
         out["ipr_theory_cubic_runs"] = metrics.ipr(cub.final)
         out["cubic_status"] = cub.status
-    sims = [train_sgd(w, task, lr, steps, batch_size, s, eval_size=1000).final
+    sims = [train_sgd(w, task, lr, steps, batch_size, s, eval_size=1000,
+                      full_batch=full_batch).final
             for w, s in zip(w0a, seed_sequence(seed).spawn(len(w0a)), strict=True)]
     out["ipr_sim_runs"] = metrics.ipr(np.array(sims))
     out["w_sim_final"] = np.array(sims)
@@ -164,20 +204,38 @@ def ipr_task(task_params: dict, w0: list[list[float]], lr: float, steps: int,
 
 
 def many_task(task_params: dict, k: int, activation: str, bias: bool | str, lr: float,
-              steps: int, batch_size: int, init_scale: float, seed: dict) -> dict:
-    """Train a K-neuron committee (readout fixed to 1/K); the single-neuron ODE integrates
-    each neuron's own initial RF on the same task (RK4, to the per-neuron time
-    ``lr * steps / K``), for the theory's prediction."""
+              steps: int, batch_size: int, init_scale: float, seed: dict,
+              train_readout: bool = False, ode_dt: float = 0.05, ode_method: str = "rk4",
+              full_batch: bool = False) -> dict:
+    """Train a K-neuron committee (readout 1/K, fixed or trained); the single-neuron ODE
+    integrates each neuron's own initial RF on the same task (``ode_method`` with step, or
+    first trial step, ``ode_dt``, to the per-neuron time ``lr * steps / K``), for the
+    theory's prediction."""
     task = from_params(task_params)
     traj = train_sgd(k, task, lr, steps, batch_size, seed_sequence(seed),
                      activation=activation, bias=bias, init_scale=init_scale,
-                     eval_size=2000)
+                     eval_size=2000, train_readout=train_readout, full_batch=full_batch)
     cov1, cov0 = task.covariances
     # The gradient on w_k carries the readout 1/K: per-neuron time is lr * steps / K.
     ode = integrate_effective(traj.w[0], cov1, cov0, theory_amplifier(task),
-                              t_end=lr * steps / k, dt=0.05, method="rk4", p=task.p,
+                              t_end=lr * steps / k, dt=ode_dt, method=ode_method, p=task.p,
                               on_failure="return")
     return {"w_final": traj.final, "ipr": metrics.ipr(traj.final),
             "ipr_theory": metrics.ipr(ode.final), "ode_status": ode.status,
             "loss": traj.extras["loss"][-1], "accuracy": traj.extras["accuracy"][-1],
             "status": traj.status}
+
+
+def two_output_task(task_params: dict, k: int, activation: str, bias: str, lr: float,
+                    steps: int, batch_size: int, seed: dict, scaling: str) -> dict:
+    """Train IG22's two-output network (:func:`rfloc.numerics.two_output.train_two_output`)
+    and report each unit's final receptive field and IPR, with the test accuracy. There is
+    no single-neuron ODE for this network: the theory side is left empty."""
+    task = from_params(task_params)
+    traj = train_two_output(k, task, lr, steps, batch_size, seed_sequence(seed),
+                            scaling=scaling, activation=activation, bias=bias,
+                            eval_size=2000)
+    return {"w_final": traj.final, "ipr": metrics.ipr(traj.final),
+            "loss": traj.extras["loss"][-1], "accuracy": traj.extras["accuracy"][-1],
+            "status": traj.status}
+

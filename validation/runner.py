@@ -1,0 +1,271 @@
+r"""Run a resolved spec: plan each variant's tasks, run them all, summarise, write.
+
+Each variant (:class:`~rfloc.validation.spec.Case`) becomes a :class:`Plan`: the list of
+:class:`~rfloc.validation.executor.Task` objects its protocol needs and the function that
+turns their outputs into a typed summary (:mod:`rfloc.validation.results`). All tasks of
+all variants go to the executor together, are stored as they finish (a re-run resumes)
+and are keyed by a hash of their arguments (changed parameters never reuse results).
+
+Random streams: task ``i`` of variant ``j`` draws its initial condition from
+``stream(seed, j, i, INIT)`` and its SGD data from ``stream(seed, j, i, TRAIN)``
+(:func:`rfloc.random.stream`), so a result depends on neither the worker count nor the
+other variants.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from enum import IntEnum
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rfloc.numerics import metrics
+from rfloc.numerics.data import TwoClass
+from rfloc.numerics.train import xavier_init
+from rfloc.random import stream, to_json
+from rfloc.validation.executor import Task, TaskStore, run_tasks
+from rfloc.validation.results import (
+    CaseResult,
+    CommitteeSummary,
+    IprSummary,
+    Mean,
+    PeaksSummary,
+    Rate,
+    Results,
+    provenance,
+)
+from rfloc.validation.spec import Case, Spec, SpecError
+from rfloc.validation.tasks import (
+    RESULTS_VERSION,
+    ipr_task,
+    many_task,
+    peak_task,
+    two_output_task,
+)
+
+__all__ = ["Plan", "Purpose", "class1_kappa", "initial_conditions", "plan", "run_spec"]
+
+
+class Purpose(IntEnum):
+    """Last spawn-key component of a task's streams."""
+
+    INIT = 0
+    TRAIN = 1
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The tasks of one variant and how to summarise their outputs."""
+
+    case: Case
+    task: TwoClass
+    tasks: list[Task]
+    summarize: Callable[[list[dict]], Any]
+
+
+def run_spec(spec: Spec, out_dir: str | Path, executor: Executor | None = None, *,
+             seed: int = 0, progress: bool = True,
+             command: Sequence[str] | None = None) -> Results:
+    """Run every variant of a resolved ``spec``; write ``OUT/NAME/results.json`` and report.
+
+    Parameters
+    ----------
+    spec : Spec
+        A spec resolved at a scale (:meth:`Spec.resolve`).
+    out_dir : path
+        Parent folder; the run writes ``out_dir/spec.name/`` (tasks, results, figures).
+    executor : concurrent.futures.Executor, optional
+        Where tasks run (default: inline).
+    seed : int
+        Root seed of every stream.
+
+    Returns
+    -------
+    Results
+        The typed document also written to ``results.json``.
+    """
+    from rfloc.validation import report
+
+    if spec.scale is None:
+        raise SpecError(f"spec {spec.name!r} must be resolved at a scale before it runs")
+    start = time.perf_counter()
+    folder = Path(out_dir) / spec.name
+    store = TaskStore(folder / "tasks" / spec.scale)
+    plans = [plan(case, j, seed) for j, case in enumerate(spec.cases())]
+    done = run_tasks([t for p in plans for t in p.tasks], store, executor, progress=progress,
+                     desc=spec.name)
+    cases = []
+    for p, variant in zip(plans, spec.variants, strict=True):
+        outputs = [done[t.key] for t in p.tasks]
+        cases.append(CaseResult(
+            label=p.case.label, overrides=variant.set, task=p.task.params,
+            summary=p.summarize(outputs), seeds=[t.kwargs["seed"] for t in p.tasks],
+            runs=outputs))
+    res = Results(spec=spec.to_dict(), seed=seed, cases=cases,
+                  provenance=provenance(time.perf_counter() - start, command))
+    res.write(folder / "results.json")
+    report.write(res, folder)
+    return res
+
+
+# ------------------------------------------------------------------------ plans
+def plan(case: Case, index: int, seed: int) -> Plan:
+    """The tasks of variant number ``index`` of a spec, with their streams below ``seed``."""
+    task = case.task()
+    builder = _PLANNERS[case.protocol.kind]
+    return builder(case, task, index, seed)
+
+
+def initial_conditions(n: int, m: int, init_scale: float, seed: int, index: int
+                       ) -> np.ndarray:
+    """M Xavier-normal initial conditions (M, N); init i has the same direction at any
+    scale (stream ``(seed, index, i, INIT)``)."""
+    return np.array([xavier_init(None, n, init_scale,
+                                 np.random.default_rng(stream(seed, index, i, Purpose.INIT)))
+                     for i in range(m)])
+
+
+def class1_kappa(task: TwoClass) -> float:
+    """Exact excess kurtosis of the class-1 pixel marginal (``inf`` when E X^4 is infinite).
+
+    Elliptical models give their own (``Elliptical.excess_kurtosis``); Gaussian processes 0.
+    """
+    from rfloc.theory import as_marginal
+
+    model = task.positive
+    own = getattr(model, "excess_kurtosis", None)
+    if callable(own):
+        return float(own())
+    marginal = as_marginal(model.marginal)
+    if marginal.max_moment() <= 4:
+        return math.inf
+    return float(marginal.excess_kurtosis())
+
+
+def _single_neuron(case: Case) -> None:
+    net = case.network
+    if (net.k, net.output, net.activation, net.bias) != (1, "scalar", "relu", "none"):
+        raise SpecError(
+            f"variant {case.label!r}: protocol {case.protocol.kind!r} compares one ReLU neuron "
+            f"without bias with its effective ODE; network must be k = 1, output = 'scalar', "
+            f"activation = 'relu', bias = 'none', got k = {net.k}, output = {net.output!r}, "
+            f"activation = {net.activation!r}, bias = {net.bias!r}")
+
+
+def _theory(case: Case) -> dict[str, Any]:
+    return case.theory.model_dump(mode="json", exclude={"covariances"})
+
+
+def _save_every(steps: int) -> int:
+    """About 20 saves per run."""
+    return max(1, steps // 20)
+
+
+def _plan_peaks(case: Case, task: TwoClass, index: int, seed: int) -> Plan:
+    _single_neuron(case)
+    tr, proto = case.training, case.protocol
+    if tr.mode != "online":
+        raise SpecError(f"variant {case.label!r}: protocol 'peaks' trains online (it runs "
+                        "its own full-batch bridge); training.mode must be 'online'")
+    kappa = class1_kappa(task) if case.theory.amplifier == "cubic" else None
+    w0s = initial_conditions(task.n, proto.inits, tr.init_scale, seed, index)
+    save_every = tr.save_every or _save_every(tr.steps)
+    tasks = [Task(f"peak-v{RESULTS_VERSION}-{case.label}-{i:03d}", peak_task, {
+        "task_params": task.params, "w0": w0.tolist(), "lr": tr.lr, "steps": tr.steps,
+        "batch_size": tr.batch_size, "seed": to_json(stream(seed, index, i, Purpose.TRAIN)),
+        "full_batch_size": proto.full_batch_size, "save_every": save_every,
+        "theory": _theory(case), "kappa": kappa})
+        for i, w0 in enumerate(w0s)]
+    return Plan(case, task, tasks, _summarize_peaks)
+
+
+def _summarize_peaks(runs: list[dict]) -> PeaksSummary:
+    def rate(name: str, tol: int) -> Rate:
+        return Rate.of([abs(r[name]) <= tol for r in runs])
+
+    def median(name: str) -> float | None:
+        vals = [abs(r[name]) for r in runs if r[name] is not None]
+        return float(np.median(vals)) if vals else None
+
+    return PeaksSummary(
+        match=rate("offset_theory_sim", 0), match_within_1=rate("offset_theory_sim", 1),
+        match_emergence=rate("offset_theory_emergence_sim", 0),
+        match_emergence_within_1=rate("offset_theory_emergence_sim", 1),
+        noise_floor=rate("offset_sim_repeat", 0),
+        noise_floor_within_1=rate("offset_sim_repeat", 1),
+        full_batch=rate("offset_theory_full_batch", 0),
+        full_batch_within_1=rate("offset_theory_full_batch", 1),
+        ipr_theory=Mean.of([r["ipr_theory"] for r in runs]),
+        ipr_sim=Mean.of([r["ipr_sim"] for r in runs]),
+        centre_offset_theory_sim=median("centre_offset_theory_sim"),
+        centre_offset_sim_repeat=median("centre_offset_sim_sim_repeat"))
+
+
+def _plan_ipr(case: Case, task: TwoClass, index: int, seed: int) -> Plan:
+    _single_neuron(case)
+    tr, proto = case.training, case.protocol
+    kappa = class1_kappa(task)
+    w0s = initial_conditions(task.n, proto.inits, tr.init_scale, seed, index)
+    tasks = [Task(f"ipr-v{RESULTS_VERSION}-{case.label}-{i:03d}", ipr_task, {
+        "task_params": task.params, "w0": [w0.tolist()], "lr": tr.lr, "steps": tr.steps,
+        "batch_size": tr.batch_size, "seed": to_json(stream(seed, index, i, Purpose.TRAIN)),
+        "kappa": kappa if math.isfinite(kappa) else None, "theory": _theory(case),
+        "cubic": proto.cubic, "full_batch": tr.mode == "full-batch"})
+        for i, w0 in enumerate(w0s)]
+    threshold = metrics.localized_ipr(task.n)
+
+    def summarize(runs: list[dict]) -> IprSummary:
+        theory = Mean.of([v for r in runs for v in r["ipr_theory_runs"]])
+        sim = Mean.of([v for r in runs for v in r["ipr_sim_runs"]])
+        cubic = [v for r in runs for v in r.get("ipr_theory_cubic_runs", [])]
+        return IprSummary(
+            excess_kurtosis=kappa, ipr_theory=theory, ipr_sim=sim,
+            ipr_theory_cubic=Mean.of(cubic) if cubic else None, threshold=threshold,
+            localized_theory=(theory.mean or 0.0) > threshold,
+            localized_sim=(sim.mean or 0.0) > threshold)
+
+    return Plan(case, task, tasks, summarize)
+
+
+def _plan_committee(case: Case, task: TwoClass, index: int, seed: int) -> Plan:
+    net, tr = case.network, case.training
+    threshold = metrics.localized_ipr(task.n)
+    if net.output == "two-output":
+        tasks = [Task(f"two-output-v{RESULTS_VERSION}-{case.label}-K{net.k}", two_output_task, {
+            "task_params": task.params, "k": net.k, "activation": net.activation,
+            "bias": net.bias, "lr": tr.lr, "steps": tr.steps, "batch_size": tr.batch_size,
+            "seed": to_json(stream(seed, index, 0, Purpose.TRAIN)), "scaling": net.scaling})]
+        return Plan(case, task, tasks, lambda runs: _committee_summary(runs[0], threshold))
+    tasks = [Task(f"many-v{RESULTS_VERSION}-{case.label}-K{net.k}", many_task, {
+        "task_params": task.params, "k": net.k, "activation": net.activation,
+        "bias": False if net.bias == "none" else net.bias, "lr": tr.lr, "steps": tr.steps,
+        "batch_size": tr.batch_size, "init_scale": tr.init_scale,
+        "seed": to_json(stream(seed, index, 0, Purpose.TRAIN)),
+        "train_readout": net.readout == "trained", "ode_dt": case.protocol.ode_dt,
+        "ode_method": case.protocol.ode_method,
+        "full_batch": tr.mode == "full-batch"})]
+    return Plan(case, task, tasks, lambda runs: _committee_summary(runs[0], threshold))
+
+
+def _committee_summary(run: dict, threshold: float) -> CommitteeSummary:
+    """Units localized in the network and, where the run has one, in the ODE per unit."""
+    net_rate = Rate.of([v > threshold for v in run["ipr"]])
+    theory = run.get("ipr_theory")
+    th_rate = None if theory is None else Rate.of([v > threshold for v in theory])
+    agrees = None if th_rate is None else (
+        ((net_rate.rate or 0) > 0.5) == ((th_rate.rate or 0) > 0.5))
+    return CommitteeSummary(localized_network=net_rate, localized_theory=th_rate,
+                            threshold=threshold, agrees=agrees, accuracy=run.get("accuracy"))
+
+
+_PLANNERS: dict[str, Callable[[Case, TwoClass, int, int], Plan]] = {
+    "peaks": _plan_peaks,
+    "ipr": _plan_ipr,
+    "committee": _plan_committee,
+}
