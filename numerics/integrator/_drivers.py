@@ -1,8 +1,8 @@
 r"""The two drivers: fixed steps and adaptive steps, for every tableau and every products kind.
 
 A batch of M receptive fields (M, N) is cut into blocks (the products object decides how,
-:mod:`rfloc.numerics.integrator._products`); blocks run in parallel on threads (the
-compiled drivers release the GIL), and inside a block every step advances all its rows at once:
+:mod:`rfloc.numerics.integrator._products`); blocks run in parallel on Numba threads
+(``prange``), and inside a block every step advances all its rows at once:
 
 - :func:`integrate_fixed` — ``n_steps`` steps of ``dt`` (the last one ``h_last``); with
   Markov products blocks of 8 or more rows are kept transposed (:func:`~rfloc.numerics.
@@ -17,19 +17,22 @@ decisions; its later saves are NaN, the others continue. Results go to an :class
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
+import contextlib
+from collections.abc import Iterator
 from typing import NamedTuple
 
+import numba
 import numpy as np
 
-from rfloc.numerics._jit import kernel
+from rfloc.numerics._jit import kernel, parallel
 from rfloc.numerics.integrator._controller import ControlArgs, step_factor
 from rfloc.numerics.integrator._kernels import (
     COLLAPSED,
     DIVERGED,
     MARKOV,
     OK,
+    AmpArgs,
+    ProductArgs,
     RhsArgs,
     TableauArgs,
     cols_work,
@@ -90,30 +93,53 @@ class Outcome(NamedTuple):
 def run(w0: np.ndarray, rhs: RhsArgs, tab: TableauArgs, plan: FixedPlan | AdaptivePlan,
         out: Outcome, blocks: tuple[int, int]) -> None:
     """Run the driver of ``plan``'s kind on ``w0`` (M, N) with ``blocks = (rows per block,
-    threads)``: thread k takes blocks k, k + threads, ... (the kernels release the GIL)."""
+    Numba threads)``.
+
+    The blocks run in a ``prange`` loop, whose arguments Numba passes as plain, flat tuples
+    (not named or nested ones); the loop body rebuilds the named tuples. Arrays inside that
+    loop are borrowed, without reference counting, which the per-stage kernels rely on for
+    speed.
+    """
     block, workers = blocks
-    driver = integrate_fixed if isinstance(plan, FixedPlan) else integrate_adaptive
-    if workers <= 1:
-        driver(w0, rhs, tab, plan, out, block, 0, 1)
-        return
-    pool = _pool()
-    jobs = [pool.submit(driver, w0, rhs, tab, plan, out, block, k, workers)
-            for k in range(workers)]
-    for job in jobs:
-        job.result()
+    amp, prods = tuple(rhs.amp), tuple(rhs.products)
+    with _threads(workers):
+        if isinstance(plan, FixedPlan):
+            _fixed(w0, rhs.p, rhs.collapse2, amp, prods, tuple(tab), tuple(plan), tuple(out),
+                   block)
+        else:
+            _adaptive(w0, rhs.p, rhs.collapse2, amp, prods, tuple(tab), tuple(plan[:3]),
+                      tuple(plan.control), tuple(out), block)
 
 
-_POOL: dict[int, ThreadPoolExecutor] = {}
+@contextlib.contextmanager
+def _threads(workers: int) -> Iterator[None]:
+    """Use at most ``workers`` Numba threads: idle threads would still have to join."""
+    before = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(before, workers)))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
 
 
-def _pool() -> ThreadPoolExecutor:
-    """This process's worker threads (a forked child makes its own)."""
-    pid = os.getpid()
-    if pid not in _POOL:
-        _POOL.clear()
-        _POOL[pid] = ThreadPoolExecutor(max_workers=os.cpu_count() or 1,
-                                        thread_name_prefix="rfloc-integrator")
-    return _POOL[pid]
+@parallel
+def _fixed(w0, p, collapse2, amp, prods, tab, plan, out, block):
+    total = w0.shape[0]
+    for blk in numba.prange((total + block - 1) // block):
+        lo = blk * block
+        rhs = RhsArgs(p, collapse2, AmpArgs(*amp), ProductArgs(*prods))
+        integrate_fixed(w0, lo, min(block, total - lo), rhs, TableauArgs(*tab),
+                        FixedPlan(*plan), Outcome(*out))
+
+
+@parallel
+def _adaptive(w0, p, collapse2, amp, prods, tab, plan, control, out, block):
+    total = w0.shape[0]
+    for blk in numba.prange((total + block - 1) // block):
+        lo = blk * block
+        rhs = RhsArgs(p, collapse2, AmpArgs(*amp), ProductArgs(*prods))
+        integrate_adaptive(w0, lo, min(block, total - lo), rhs, TableauArgs(*tab),
+                           AdaptivePlan(*plan, ControlArgs(*control)), Outcome(*out))
 
 
 @kernel
@@ -137,18 +163,10 @@ def _fail(out, m, code, step, time):
 
 
 @kernel
-def integrate_fixed(w0, rhs, tab, plan, out, block, first, stride):
-    """Fixed steps of the rows of ``w0`` (M, N) in blocks ``first``, ``first + stride``,
-    ... of ``block`` rows (module docstring). ``fail_step`` is the index of the state at
-    which a failure was detected (the new state for a divergence)."""
-    total = w0.shape[0]
-    for blk in range(first, (total + block - 1) // block, stride):
-        lo = blk * block
-        _fixed_block(w0, lo, min(block, total - lo), rhs, tab, plan, out)
-
-
-@kernel
-def _fixed_block(w0, lo, rows, rhs, tab, plan, out):
+def integrate_fixed(w0, lo, rows, rhs, tab, plan, out):
+    """Fixed steps of the ``rows`` rows of ``w0`` (M, N) from ``lo`` on, as one block
+    (module docstring). ``fail_step`` is the index of the state at which a failure was
+    detected (the new state for a divergence)."""
     n = w0.shape[1]
     stages = tab.b.shape[0]
     saves = plan.save_steps.shape[0]
@@ -192,18 +210,9 @@ def _fixed_block(w0, lo, rows, rhs, tab, plan, out):
 
 
 @kernel
-def integrate_adaptive(w0, rhs, tab, plan, out, block, first, stride):
-    """Adaptive steps of the rows of ``w0`` (M, N) in blocks ``first``, ``first + stride``,
-    ... of ``block`` rows, one step size per block (module docstring). ``fail_step`` counts
-    the accepted steps."""
-    total = w0.shape[0]
-    for blk in range(first, (total + block - 1) // block, stride):
-        lo = blk * block
-        _adaptive_block(w0, lo, min(block, total - lo), rhs, tab, plan, out)
-
-
-@kernel
-def _adaptive_block(w0, lo, rows, rhs, tab, plan, out):
+def integrate_adaptive(w0, lo, rows, rhs, tab, plan, out):
+    """Adaptive steps of the ``rows`` rows of ``w0`` (M, N) from ``lo`` on, as one block
+    with one step size (module docstring). ``fail_step`` counts the accepted steps."""
     n = w0.shape[1]
     stages = tab.b.shape[0]
     save_t = plan.save_t

@@ -60,21 +60,19 @@ class AmpArgs(NamedTuple):
 
 class ProductArgs(NamedTuple):
     """How the covariances multiply a block: ``kind`` is :data:`DENSE`, :data:`MARKOV` or
-    :data:`FFT`; the fields of the other kinds are empty arrays.
+    :data:`FFT`; the fields a kind does not use are empty.
 
-    ``both = [cov1 | covbar]`` (N, 2N) and ``stack = [cov1; covbar]`` (2N, N) (dense);
-    ``tri`` (2, ROWS, N) the :mod:`rfloc.numerics.integrator._markov` factors of ``cov1``
-    and ``cov0`` (Markov); ``dims`` (1,) or (2,), ``eig1``, ``eigbar`` the grid and the
-    flattened spectra of :mod:`rfloc.numerics.integrator._fft` (FFT).
+    ``mats``: ``[cov1; covbar]`` (2N, N) (dense), or the flattened spectra of ``cov1`` and
+    ``covbar`` (2, K) on the grid ``dims`` ((1,) or (2,)) of
+    :mod:`rfloc.numerics.integrator._fft` (FFT); ``tri`` (2, ROWS, N): the
+    :mod:`rfloc.numerics.integrator._markov` factors of ``cov1`` and ``cov0`` (Markov).
+    Few arrays: every array a kernel receives costs reference counting per call.
     """
 
     kind: int
-    both: np.ndarray
-    stack: np.ndarray
+    mats: np.ndarray
     tri: np.ndarray
     dims: np.ndarray
-    eig1: np.ndarray
-    eigbar: np.ndarray
 
 
 class RhsArgs(NamedTuple):
@@ -149,7 +147,7 @@ def _dot(u, v):
 @kernel(nogil=False)
 def _fft(y, prods, out):
     with numba.objmode():
-        fft_products(y, prods.dims, prods.eig1, prods.eigbar, out)
+        fft_products(y, prods.dims, prods.mats[0], prods.mats[1], out)
 
 
 @sums
@@ -165,18 +163,20 @@ def products(y, prods, out):
     this size and, called from several Numba threads, its own thread pool would fight them
     for the cores.
     """
-    if prods.kind == MARKOV:
+    kind = prods.kind
+    if kind == MARKOV:
+        tri = prods.tri
         for r in range(y.shape[0]):
-            markov.row_products(y[r], prods.tri, out[r])
+            markov.row_products(y[r], tri, out[r])
         return
-    if prods.kind == FFT:
+    if kind == FFT:
         _fft(y, prods, out)
         return
     rows, n = y.shape
+    stack = prods.mats
     if rows >= GEMM_ROWS and n >= BLAS_MIN_N:
-        np.dot(y, prods.both, out)
+        np.dot(y, stack.T, out)  # stack.T = [cov1 | covbar], the covariances being symmetric
         return
-    stack = prods.stack
     outs = stack.shape[0]
     r = 0
     while r + 4 <= rows:
@@ -224,17 +224,17 @@ def phi_of(a, amp, out):
     Pixels with ``|a| <= a0`` take the core polynomial, evaluated for all of them in one loop
     without lookups; the others are then overwritten from the cells.
     """
-    fast, core = amp.fast, amp.core
+    fast, core, kind, breaks, coeffs = amp
     cells = fast.shape[0]
     n = a.shape[0]
-    if amp.kind == KIND_LINEAR:
-        slope = amp.coeffs[0, 0]
+    if kind == KIND_LINEAR:
+        slope = coeffs[0, 0]
         for i in range(n):
             out[i] = slope * a[i]
         return
     if cells == 0:
         for i in range(n):
-            out[i] = phi_scalar(a[i], amp.kind, amp.breaks, amp.coeffs)
+            out[i] = phi_scalar(a[i], kind, breaks, coeffs)
         return
     a0 = core[0]
     if a0 > 0.0:
@@ -277,18 +277,19 @@ def rhs_rows(x, rhs, prod, out, code):
     ``code[r]`` is ``DIVERGED`` if :math:`x^\\top\\Sigma_1 x` is not finite, ``COLLAPSED``
     if it is ``<= collapse2`` (``out[r]`` is then zero), else ``OK``.
     """
-    products(x, rhs.products, prod)
+    p, collapse2, amp, prods = rhs
+    products(x, prods, prod)
     n = x.shape[1]
     for r in range(x.shape[0]):
-        code[r], scale = classify(_dot(x[r], prod[r, :n]), rhs.collapse2)
+        code[r], scale = classify(_dot(x[r], prod[r, :n]), collapse2)
         if code[r] != OK:
             out[r, :] = 0.0
             continue
         for i in range(n):
             prod[r, i] *= scale
-        phi_of(prod[r, :n], rhs.amp, out[r])
+        phi_of(prod[r, :n], amp, out[r])
         for i in range(n):
-            out[r, i] = rhs.p * out[r, i] - prod[r, n + i]
+            out[r, i] = p * out[r, i] - prod[r, n + i]
 
 
 @sums
@@ -299,10 +300,11 @@ def rhs_cols(x, rhs, work, out, code):
     The sweeps of :func:`rfloc.numerics.integrator._markov.sweep` and every pixel loop run
     across the R columns, so the whole evaluation vectorises.
     """
-    tri = rhs.products.tri
-    x1, x0 = work.x1, work.x0
+    p, collapse2, amp, prods = rhs
+    tri = prods.tri
+    _, _, x1, x0, vecs, _ = work
     n, cols = x.shape
-    scale, a, phi = work.vecs[0], work.vecs[1], work.vecs[2]
+    scale, a, phi = vecs[0], vecs[1], vecs[2]
     markov.sweep(x, x1, tri[0], scale)
     markov.sweep(x, x0, tri[1], scale)
     scale[:] = 0.0
@@ -312,17 +314,17 @@ def rhs_cols(x, rhs, work, out, code):
         for r in range(cols):
             scale[r] += xi[r] * si[r]
     for r in range(cols):
-        code[r], scale[r] = classify(scale[r], rhs.collapse2)
+        code[r], scale[r] = classify(scale[r], collapse2)
     w1, w0 = tri[0, 4, 2], tri[1, 4, 2]
     for i in range(n):
         s1 = x1[i]
         s0 = x0[i]
         for r in range(cols):
             a[r] = s1[r] * scale[r] if scale[r] != 0.0 else 0.0
-        phi_of(a, rhs.amp, phi)
+        phi_of(a, amp, phi)
         oi = out[i]
         for r in range(cols):
-            oi[r] = rhs.p * phi[r] - (w1 * s1[r] + w0 * s0[r]) if scale[r] != 0.0 else 0.0
+            oi[r] = p * phi[r] - (w1 * s1[r] + w0 * s0[r]) if scale[r] != 0.0 else 0.0
 
 
 # ---------------------------------------------------------------- one step
@@ -376,39 +378,41 @@ def rk_step(w, h, tab, k0_valid, rhs, work, w_new, code):
     the first failure of row ``r`` (see :func:`finish_step`), ``work.err`` the error
     estimate.
     """
+    a, b, e, _ = tab
+    ks, y, prod, err, stage_code = work
     code[:] = OK
-    for s in range(tab.b.shape[0]):
+    for s in range(b.shape[0]):
         if s == 0 and k0_valid:
             continue
         x = w
         if s > 0:
-            stage_input(w, h, tab.a, s, work.ks, work.y)
-            x = work.y
-        rhs_rows(x, rhs, work.prod, work.ks[s], work.stage_code)
+            stage_input(w, h, a, s, ks, y)
+            x = y
+        rhs_rows(x, rhs, prod, ks[s], stage_code)
         for r in range(w.shape[0]):
             if code[r] == OK:
-                code[r] = work.stage_code[r]
-    finish_step(w, h, tab.b, tab.e, work.ks, w_new, work.err, code)
+                code[r] = stage_code[r]
+    finish_step(w, h, b, e, ks, w_new, err, code)
 
 
 @sums
 def step_cols(w, h, tab, rhs, work, w_new, code):
     """One step of any tableau for a transposed block ``w`` (N, R) with Markov products
     (:func:`rk_step` without the error estimate)."""
-    b = tab.b
-    ks = work.ks
+    a, b, _, _ = tab
+    ks, y, _, _, vecs, stage_code = work
     code[:] = OK
     for s in range(b.shape[0]):
         x = w
         if s > 0:
-            stage_input(w, h, tab.a, s, ks, work.y)
-            x = work.y
-        rhs_cols(x, rhs, work, ks[s], work.stage_code)
+            stage_input(w, h, a, s, ks, y)
+            x = y
+        rhs_cols(x, rhs, work, ks[s], stage_code)
         for r in range(code.shape[0]):
             if code[r] == OK:
-                code[r] = work.stage_code[r]
+                code[r] = stage_code[r]
     n, cols = w.shape
-    finite = work.vecs[0]  # the RHS's scale row, free once every stage is evaluated
+    finite = vecs[0]  # the RHS's scale row, free once every stage is evaluated
     finite[:] = 0.0
     for i in range(n):
         wi = w[i]

@@ -38,13 +38,11 @@ FFT_MIN_N = 256
 """With ``"auto"``, circulant covariances multiply by FFT from this N on (below it, Markov
 covariances are tried first)."""
 
-_EMPTY = np.zeros(0)
-
-
-def _none(n: int = 0) -> ProductArgs:
-    return ProductArgs(DENSE, np.zeros((0, 0)), np.zeros((0, 0)),
-                       np.zeros((0, markov.ROWS, n)), np.zeros(0, dtype=np.int64), _EMPTY,
-                       _EMPTY)
+def _args(kind: int, mats: np.ndarray | None = None, tri: np.ndarray | None = None,
+          dims: tuple[int, ...] = ()) -> ProductArgs:
+    return ProductArgs(kind, np.zeros((0, 0)) if mats is None else np.ascontiguousarray(mats),
+                       np.zeros((0, markov.ROWS, 0)) if tri is None else tri,
+                       np.array(dims, dtype=np.int64))
 
 
 class Products:
@@ -82,10 +80,8 @@ class DenseProducts(Products):
     name = "dense"
 
     def kernel_args(self) -> ProductArgs:
-        """``both = [cov1 | covbar]`` and ``stack = [cov1; covbar]``."""
-        none = _none(self.cov1.shape[0])
-        return none._replace(both=np.ascontiguousarray(np.hstack([self.cov1, self.covbar])),
-                             stack=np.ascontiguousarray(np.vstack([self.cov1, self.covbar])))
+        """``[cov1; covbar]`` (2N, N), kind ``DENSE``."""
+        return _args(DENSE, mats=np.vstack([self.cov1, self.covbar]))
 
     def fixed_blocks(self, rows: int, n: int, threads: int) -> tuple[int, int]:
         """As the base class below :data:`FFT_MIN_N` pixels; one thread above."""
@@ -108,7 +104,7 @@ class MarkovProducts(Products):
 
     def kernel_args(self) -> ProductArgs:
         """The factors, kind ``MARKOV``."""
-        return _none()._replace(kind=MARKOV, tri=self.tri)
+        return _args(MARKOV, tri=self.tri)
 
 
 @dataclass(frozen=True, eq=False)
@@ -126,9 +122,8 @@ class FFTProducts(Products):
 
     def kernel_args(self) -> ProductArgs:
         """The grid and the flattened spectra, kind ``FFT``."""
-        return _none()._replace(kind=FFT, dims=np.array(self.dims, dtype=np.int64),
-                                eig1=np.ascontiguousarray(self.eig1).ravel(),
-                                eigbar=np.ascontiguousarray(self.eigbar).ravel())
+        return _args(FFT, mats=np.stack([self.eig1.ravel(), self.eigbar.ravel()]),
+                     dims=self.dims)
 
     def fixed_blocks(self, rows: int, n: int, threads: int) -> tuple[int, int]:
         """One block, one thread."""
