@@ -40,6 +40,7 @@ from numpy.typing import ArrayLike
 
 from rfloc.errors import ParameterError, TrainingError, check_int, check_positive
 from rfloc.numerics import _sgd_kernels as kernels
+from rfloc.numerics.status import Status
 from rfloc.numerics.trajectory import Trajectory
 from rfloc.random import as_generator, seed_sequence, spawn, to_json
 
@@ -260,17 +261,18 @@ def train_sgd(
 
     n_saved = 1 + run.ptr
     saved_steps = np.concatenate([[0], saves[:run.ptr]])
-    status, message = "ok", ""
+    status, message = Status.OK, ""
     if run.failed >= 0:
         last = run.failed - 1
         if last > saved_steps[-1]:
             out_W[n_saved], out_b[n_saved], out_v[n_saved] = run.W, run.b, run.v
             saved_steps = np.append(saved_steps, last)
             n_saved += 1
-        status = "diverged"
-        message = (f"training diverged at step {run.failed} (t = {lr * run.failed:g}): the "
-                   f"update made a parameter NaN/inf; kept {n_saved} saved states up to "
-                   f"step {last} (t = {lr * last:g}); lower lr (= {lr:g})")
+        status = Status.DIVERGED
+        reason = status.describe(what="a parameter after the update")
+        message = (f"training {status.label} at step {run.failed} (t = {lr * run.failed:g}): "
+                   f"{reason}; kept {n_saved} saved states up to step {last} "
+                   f"(t = {lr * last:g}); lower lr (= {lr:g})")
     Ws, bs, vs = out_W[:n_saved], out_b[:n_saved], out_v[:n_saved]
 
     extras: dict[str, np.ndarray] = {"step": saved_steps}
@@ -288,12 +290,12 @@ def train_sgd(
     traj = Trajectory(
         t=lr * saved_steps.astype(np.float64),
         w=Ws[:, 0].copy() if single else Ws.copy(),
-        status=status, message=message,
+        status=status.label, message=message,
         stats={"steps": int(done), "samples": int(drawn), "wall_time": wall,
                "steps_per_second": done / wall if wall > 0 else float("inf")},
         params=params, extras=extras,
     )
-    if status != "ok" and on_failure == "raise":
+    if status != Status.OK and on_failure == "raise":
         err = TrainingError(message)
         err.trajectory = traj
         raise err

@@ -29,6 +29,7 @@ import numpy as np
 import sympy as sp
 
 from rfloc.errors import ParameterError, check_open_unit
+from rfloc.numerics.integrator import effective_rhs
 from rfloc.numerics.laws import PixelLaw
 from rfloc.theory._amplifier import A_SYMBOL, Amplifier, amplifier
 from rfloc.theory.marginals import Marginal
@@ -181,12 +182,10 @@ class EffectiveDynamics:
             if c.shape != (n, n):
                 raise ParameterError(f"{name} must have shape ({n}, {n}) to match w, "
                                      f"got {c.shape}")
-        s1w = w @ cov1.T
-        norm = np.sqrt(np.sum(w * s1w, axis=-1, keepdims=True))
-        if np.any(norm <= 0):
+        if np.any(np.sum(w * (w @ cov1.T), axis=-1) <= 0):
             raise ParameterError("w must be non-zero (w' Sigma_1 w > 0)")
-        sbar_w = self._p * s1w + (1 - self._p) * (w @ cov0.T)
-        return self._p * self.amplifier(s1w / norm) - sbar_w
+        covbar = self._p * cov1 + (1 - self._p) * cov0
+        return effective_rhs(w, cov1, covbar, self._p, self.amplifier)
 
 
 def effective_dynamics(marginal: Marginal | PixelLaw, p: float = 0.5, *,
