@@ -16,6 +16,8 @@ from rfloc.numerics.data import (
     gaussian_clone,
 )
 from rfloc.numerics.integrate import integrate_effective
+from rfloc.numerics.integrator import ConstantStep, Controller, EffectiveODE, SaveAt, solve
+from rfloc.numerics.status import Status
 from rfloc.numerics.train import train_sgd, train_sgd_seeds, xavier_init
 from rfloc.numerics.trajectory import Trajectory
 from rfloc.numerics.two_output import train_two_output
@@ -23,9 +25,14 @@ from rfloc.numerics.two_output import train_two_output
 __all__ = [
     "NLGP",
     "NORTA",
+    "ConstantStep",
+    "Controller",
+    "EffectiveODE",
     "Elliptical",
     "GaussianProcess",
     "Ising",
+    "SaveAt",
+    "Status",
     "Trajectory",
     "TwoClass",
     "covariance",
@@ -34,6 +41,7 @@ __all__ = [
     "integrate_effective",
     "laws",
     "metrics",
+    "solve",
     "train_sgd",
     "train_sgd_seeds",
     "train_two_output",
