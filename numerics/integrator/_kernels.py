@@ -345,6 +345,24 @@ def stage_input(w, h, a, s, ks, y):
             y[r, i] = w[r, i] + h * y[r, i]
 
 
+@kernel
+def stage_point(w, h, a, s, ks, y):
+    """Where stage ``s`` evaluates the right-hand side: ``w`` for ``s = 0``, else ``y``
+    filled by :func:`stage_input`."""
+    if s == 0:
+        return w
+    stage_input(w, h, a, s, ks, y)
+    return y
+
+
+@kernel
+def keep_first_failure(code, stage_code):
+    """``code[r] = stage_code[r]`` where ``code[r]`` is still ``OK``."""
+    for r in range(code.shape[0]):
+        if code[r] == OK:
+            code[r] = stage_code[r]
+
+
 @sums
 def finish_step(w, h, b, e, ks, w_new, err, code):
     """``w_new = w + h sum_s b_s ks[s]``, ``err = h sum_s e_s ks[s]`` for a block (R, N);
@@ -384,14 +402,9 @@ def rk_step(w, h, tab, k0_valid, rhs, work, w_new, code):
     for s in range(b.shape[0]):
         if s == 0 and k0_valid:
             continue
-        x = w
-        if s > 0:
-            stage_input(w, h, a, s, ks, y)
-            x = y
+        x = stage_point(w, h, a, s, ks, y)
         rhs_rows(x, rhs, prod, ks[s], stage_code)
-        for r in range(w.shape[0]):
-            if code[r] == OK:
-                code[r] = stage_code[r]
+        keep_first_failure(code, stage_code)
     finish_step(w, h, b, e, ks, w_new, err, code)
 
 
@@ -403,14 +416,9 @@ def step_cols(w, h, tab, rhs, work, w_new, code):
     ks, y, _, _, vecs, stage_code = work
     code[:] = OK
     for s in range(b.shape[0]):
-        x = w
-        if s > 0:
-            stage_input(w, h, a, s, ks, y)
-            x = y
+        x = stage_point(w, h, a, s, ks, y)
         rhs_cols(x, rhs, work, ks[s], stage_code)
-        for r in range(code.shape[0]):
-            if code[r] == OK:
-                code[r] = stage_code[r]
+        keep_first_failure(code, stage_code)
     n, cols = w.shape
     finite = vecs[0]  # the RHS's scale row, free once every stage is evaluated
     finite[:] = 0.0
