@@ -144,6 +144,8 @@ def _run_specs(specs: list, args: argparse.Namespace) -> None:
     from rfloc.validation.runner import run_spec
 
     check_int("seed", args.seed, minimum=0)
+    if args.workers is not None:
+        check_int("workers", args.workers, minimum=1)
     out = check_out_dir(args.out)
     if args.scheduler is not None:
         check_scheduler(args.scheduler)

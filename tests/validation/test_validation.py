@@ -122,8 +122,9 @@ def test_quick_validation_end_to_end(tmp_path):
 
     with make_executor(2) as ex:
         res = run("all", tmp_path, ex, quick=True, progress=False)
-    assert res["ising"]["match_rate_within_1"] >= 0.5
-    rows = {r["model"]: r for r in res["elliptical"]["rows"]}
-    assert all(not r["localized_sim"] and not r["localized_theory"] for r in rows.values())
+    large = {c.label: c.summary for c in res["ising"].cases}["large-batch"]
+    assert large.match_within_1.rate >= 0.5
+    controls = [c.summary for c in res["elliptical"].cases]
+    assert all(not s.localized_sim and not s.localized_theory for s in controls)
     for name in res:
         assert (tmp_path / name / "report.md").exists()

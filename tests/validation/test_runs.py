@@ -1,0 +1,127 @@
+"""Running specs: the results schema, resuming, reproducibility, and the shipped quick scales."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import jsonschema
+import numpy as np
+import pytest
+
+from rfloc import io
+from rfloc.validation import catalog
+from rfloc.validation.executor import make_executor
+from rfloc.validation.results import Rate, Results, json_schema, schema_path
+from rfloc.validation.runner import run_spec
+from rfloc.validation.spec import load
+from rfloc.validation.tasks import peak_task
+
+TINY = {
+    "schema": "rfloc.spec/1", "name": "tiny", "title": "tiny", "source": "a test",
+    "claim": "Nothing in particular.",
+    "data": {"model": "ising", "n": 12, "positive": {"J": 0.7}, "negative": {"J": 0.3}},
+    "training": {"lr": 0.05, "steps": 60, "batch_size": 50, "save_every": 20},
+    "protocol": {"kind": "peaks", "inits": 3, "full_batch_size": 300},
+}
+
+
+def _validate(folder) -> dict:
+    doc = io.read_json(folder / "results.json")
+    jsonschema.validate(doc, json.loads(schema_path().read_text()))
+    return doc
+
+
+def test_shipped_json_schema_is_the_schema_of_the_results_model():
+    assert json.loads(schema_path().read_text()) == json_schema()
+
+
+def test_wilson_interval_against_its_closed_form():
+    z = 1.959963984540054
+    for k, n in ((0, 5), (21, 28), (28, 28), (3, 7)):
+        p = k / n
+        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+        half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+        r = Rate.of([True] * k + [False] * (n - k))
+        assert (r.k, r.n) == (k, n)
+        assert r.low == pytest.approx(centre - half, abs=1e-12)
+        assert r.high == pytest.approx(centre + half, abs=1e-12)
+
+
+def test_peaks_run_validates_resumes_and_reproduces(tmp_path):
+    spec = load(TINY).resolve("full")
+    res = run_spec(spec, tmp_path, seed=3, progress=False)
+    folder = tmp_path / "tiny"
+    doc = _validate(folder)
+    assert (folder / "report.md").is_file()
+    assert Results.read(folder / "results.json") == res
+    case = res.cases[0]
+    summary = case.summary
+    assert summary.match.n == 3 and summary.noise_floor.n == 3
+    assert summary.match.rate == np.mean([r["peak_theory"] == r["peak_sim"] for r in case.runs])
+    assert doc["provenance"]["command"] and doc["spec"]["scale"] == "full"
+    # a task reruns bit for bit from its stored arguments
+    run0 = case.runs[0]
+    again = peak_task(case.task, run0["w0"], 0.05, 60, 50, case.seeds[0], 300, 20,
+                      theory=spec.cases()[0].theory.model_dump(exclude={"covariances"}))
+    assert np.array_equal(np.asarray(again["w_sim"]), np.asarray(run0["w_sim"]))
+    # resuming: the stored tasks are read back, not recomputed
+    stored = sorted((folder / "tasks" / "full").glob("*.json"))
+    mtimes = [p.stat().st_mtime_ns for p in stored]
+    assert run_spec(spec, tmp_path, seed=3, progress=False).cases == res.cases
+    assert [p.stat().st_mtime_ns for p in stored] == mtimes
+
+
+def test_results_do_not_depend_on_worker_count_or_later_variants(tmp_path):
+    alone = load(TINY).resolve("full")
+    more = load({**TINY, "variants": [{"label": "default"},
+                                      {"label": "other", "set": {"data.positive.J": 0.9}}]}
+                ).resolve("full")
+    a = run_spec(alone, tmp_path / "a", seed=5, progress=False).cases[0]
+    with make_executor(2) as ex:
+        b = run_spec(more, tmp_path / "b", ex, seed=5, progress=False).cases[0]
+    assert a.seeds == b.seeds
+    assert [r["w_sim"] for r in a.runs] == [r["w_sim"] for r in b.runs]
+
+
+def test_ipr_and_committee_runs_validate(tmp_path):
+    ipr = {**TINY, "name": "tiny-ipr",
+           "data": {"model": "nlgp", "n": 16, "g": 3.0, "positive": {"xi": 3.0},
+                    "negative": {"xi": 1.0}},
+           "protocol": {"kind": "ipr", "inits": 2}}
+    res = run_spec(load(ipr).resolve("full"), tmp_path, progress=False)
+    s = res.cases[0].summary
+    assert s.ipr_sim.n == 2 and s.threshold == pytest.approx(4 / 16)
+    assert s.excess_kurtosis < 0 and s.ipr_theory_cubic is not None
+    _validate(tmp_path / "tiny-ipr")
+    com = {**ipr, "name": "tiny-committee", "network": {"k": 3},
+           "protocol": {"kind": "committee"}}
+    res = run_spec(load(com).resolve("full"), tmp_path, progress=False)
+    assert res.cases[0].summary.localized_network.n == 3
+    _validate(tmp_path / "tiny-committee")
+    two = {**com, "name": "tiny-two-output",
+           "network": {"k": 4, "output": "two-output", "activation": "erf"},
+           "training": {"lr": 0.05, "steps": 30, "batch_size": 4}}
+    res = run_spec(load(two).resolve("full"), tmp_path, progress=False)
+    assert res.cases[0].summary.localized_theory is None
+    _validate(tmp_path / "tiny-two-output")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", catalog.names())
+def test_every_shipped_spec_runs_at_its_quick_scale(name, tmp_path):
+    """Each shipped quick scale runs, validates against the schema and keeps its claim."""
+    with make_executor(2) as ex:
+        res = run_spec(catalog.get(name).resolve("quick"), tmp_path, ex, progress=False)
+    _validate(tmp_path / name)
+    for case in res.cases:
+        s = case.summary
+        if s.kind == "ipr" and name in ("kurtosis", "kurtosis-sweep", "elliptical"):
+            # LSG24's claim: negative excess kurtosis localizes, positive does not;
+            # controls (Gaussian clone, elliptical) never do.
+            control = case.label in ("gaussian-clone", "shell", "student-t3")
+            expected = (s.excess_kurtosis < -0.5) and not control
+            if control or s.excess_kurtosis > 0 or s.excess_kurtosis < -0.5:
+                assert s.localized_sim == expected, case.label
+        if s.kind == "peaks" and name == "ising" and case.label == "large-batch":
+            assert s.match_within_1.rate >= 0.5
