@@ -31,34 +31,12 @@ import math
 
 import numpy as np
 
+from rfloc.numerics._activations import activate
 from rfloc.numerics._jit import kernel, sums
-
-RELU = 0
-SIGMOID = 1
-TANH = 2
-ERF = 3
 
 # Samples per tile of the batch: bounds the scratch memory (TILE, K) for any batch size.
 TILE = 64
 
-_SQRT_HALF = math.sqrt(0.5)
-_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
-
-
-@kernel(inline="always")
-def _activate(z: float, act: int) -> tuple[float, float]:
-    """``(sigma(z), sigma'(z))`` for the activation code ``act``."""
-    if act == RELU:
-        if z > 0.0:
-            return z, 1.0
-        return 0.0, 0.0
-    if act == SIGMOID:
-        s = 1.0 / (1.0 + math.exp(-z))
-        return s, s * (1.0 - s)
-    if act == TANH:
-        t = math.tanh(z)
-        return t, 1.0 - t * t
-    return math.erf(z * _SQRT_HALF), _SQRT_2_OVER_PI * math.exp(-0.5 * z * z)
 
 
 @sums
@@ -188,7 +166,7 @@ def _one_neuron_gradient(w: np.ndarray, b: float, v: float, X: np.ndarray, y: np
         d[6] = s6
         d[7] = s7
         for q in range(8):
-            a, da = _activate(d[q], act)
+            a, da = activate(d[q], act)
             e = v * a - y[rows[start + j + q]]
             loss += e * e
             gv += e * a
@@ -204,7 +182,7 @@ def _one_neuron_gradient(w: np.ndarray, b: float, v: float, X: np.ndarray, y: np
         z = b
         for i in range(N):
             z += w[i] * X[r, i]
-        a, da = _activate(z, act)
+        a, da = activate(z, act)
         e = v * a - y[r]
         loss += e * e
         gv += e * a
@@ -248,7 +226,7 @@ def batch_gradient(W: np.ndarray, b: np.ndarray, v: np.ndarray, X: np.ndarray,
         for j in range(n):
             yhat = 0.0
             for k in range(K):
-                a[k], Z[j, k] = _activate(Z[j, k], act)
+                a[k], Z[j, k] = activate(Z[j, k], act)
                 yhat += v[k] * a[k]
             e = yhat - y[rows[start + t0 + j]]
             loss += e * e
@@ -345,7 +323,7 @@ def evaluate(Ws: np.ndarray, bs: np.ndarray, vs: np.ndarray, X: np.ndarray, y: n
             for j in range(n):
                 yhat = 0.0
                 for k in range(K):
-                    yhat += vs[t, k] * _activate(Z[j, k], act)[0]
+                    yhat += vs[t, k] * activate(Z[j, k], act)[0]
                 e = yhat - y[t0 + j]
                 sq += e * e
                 if (yhat > 0.5) == (y[t0 + j] > 0.5):

@@ -35,30 +35,8 @@ import math
 
 import numpy as np
 
+from rfloc.numerics._activations import activate
 from rfloc.numerics._jit import kernel, sums
-
-ERF = 0
-TANH = 1
-RELU = 2
-LINEAR = 3
-
-_SQRT_HALF = math.sqrt(0.5)
-_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
-
-
-@kernel(inline="always")
-def _activate(z: float, act: int) -> tuple[float, float]:
-    """``(sigma(z), sigma'(z))`` for the activation code ``act``."""
-    if act == ERF:
-        return math.erf(z * _SQRT_HALF), _SQRT_2_OVER_PI * math.exp(-0.5 * z * z)
-    if act == TANH:
-        t = math.tanh(z)
-        return t, 1.0 - t * t
-    if act == RELU:
-        if z > 0.0:
-            return z, 1.0
-        return 0.0, 0.0
-    return z, 1.0
 
 
 @sums
@@ -73,7 +51,7 @@ def _forward(W: np.ndarray, b: np.ndarray, V: np.ndarray, x: np.ndarray, act: in
         s = 0.0
         for i in range(N):
             s += W[k, i] * x[i]
-        a[k], da[k] = _activate(s * scale + b[k], act)
+        a[k], da[k] = activate(s * scale + b[k], act)
         y0 += V[k, 0] * a[k]
         y1 += V[k, 1] * a[k]
     return y0 * inv_norm, y1 * inv_norm

@@ -40,6 +40,7 @@ from numpy.typing import ArrayLike
 
 from rfloc.errors import ParameterError, TrainingError, check_int, check_positive
 from rfloc.numerics import _sgd_kernels as kernels
+from rfloc.numerics._activations import CODES
 from rfloc.numerics.status import Status
 from rfloc.numerics.trajectory import Trajectory
 from rfloc.random import as_generator, seed_sequence, spawn, to_json
@@ -47,8 +48,7 @@ from rfloc.random import as_generator, seed_sequence, spawn, to_json
 __all__ = ["ACTIVATIONS", "REFERENCE_INIT_SCALE", "Task", "train_sgd", "train_sgd_seeds",
            "xavier_init"]
 
-ACTIVATIONS = {"relu": kernels.RELU, "sigmoid": kernels.SIGMOID, "tanh": kernels.TANH,
-               "erf": kernels.ERF}
+ACTIVATIONS = {name: CODES[name] for name in ("relu", "sigmoid", "tanh", "erf")}
 """Activation names of :func:`train_sgd`; ``"erf"`` is :math:`\\mathrm{erf}(z/\\sqrt2)`."""
 
 REFERENCE_INIT_SCALE = 0.001

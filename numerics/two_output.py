@@ -45,14 +45,14 @@ from numpy.typing import ArrayLike
 
 from rfloc.errors import ParameterError, TrainingError, check_int, check_positive
 from rfloc.numerics import _two_output_kernels as kernels
+from rfloc.numerics._activations import CODES
 from rfloc.numerics.train import Task
 from rfloc.numerics.trajectory import Trajectory
 from rfloc.random import seed_sequence, to_json
 
 __all__ = ["ACTIVATIONS", "REFERENCE_INIT_STD", "SCALINGS", "train_two_output"]
 
-ACTIVATIONS = {"erf": kernels.ERF, "tanh": kernels.TANH, "relu": kernels.RELU,
-               "linear": kernels.LINEAR}
+ACTIVATIONS = {name: CODES[name] for name in ("erf", "tanh", "relu", "linear")}
 """Activation names; ``"erf"`` is :math:`\\mathrm{erf}(z/\\sqrt2)` (IG22's ``erf``)."""
 
 SCALINGS = ("mf", "lazy", "2layer")

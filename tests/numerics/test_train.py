@@ -14,6 +14,7 @@ from scipy import special
 
 from rfloc.errors import ParameterError, TrainingError
 from rfloc.numerics import _sgd_kernels as kernels
+from rfloc.numerics._activations import CODES
 from rfloc.numerics.data import TwoClass
 from rfloc.numerics.train import train_sgd, train_sgd_seeds, xavier_init
 
@@ -118,8 +119,8 @@ def kernel_gradient(W, b, v, X, y, act, rows, start, B):
     K, N = W.shape
     gW, gb, gv = np.empty((K, N)), np.empty(K), np.empty(K)
     Z, a = np.empty((kernels.TILE, K)), np.empty(K)
-    loss = kernels.batch_gradient(W, b, v, X, y, rows, start, B, kernels.__dict__[
-        act.upper()], gW, gb, gv, Z, a)
+    loss = kernels.batch_gradient(W, b, v, X, y, rows, start, B, CODES[act], gW, gb, gv,
+                                  Z, a)
     return loss, gW, gb, gv
 
 
