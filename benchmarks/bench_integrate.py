@@ -1,6 +1,10 @@
 """Speed of ``integrate_effective``, as ratios against baselines timed in the same run.
 
-Run: ``python benchmarks/bench_integrate.py`` (about a minute). Problem: N = 40 ring, Ising
+Run: ``python benchmarks/bench_integrate.py`` (a few minutes);
+``python benchmarks/bench_integrate.py --against /path/to/other/python`` times this code
+against another installation of rfloc (e.g. an older version) instead: Euler (M = 256) and
+dopri5 (one initial condition; M = 256), each interpreter in its own processes, in
+alternation, medians of the per-process best times. Problem: N = 40 ring, Ising
 covariances J = 0.7 (class 1) and 0.3 (class 0), p = 1/2, binary (±1) amplifier, initial
 conditions ``0.007 * normal`` (the reference init scale), 2000 Euler steps of dt = 0.05.
 
@@ -27,9 +31,14 @@ previous job have stopped spinning.
 
 from __future__ import annotations
 
+import argparse
 import itertools
+import json
 import math
 import os
+import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 
@@ -38,8 +47,8 @@ import numpy as np
 from scipy.integrate import solve_ivp
 from scipy.special import erf
 
-from rfloc.numerics.integrate import integrate_effective
 from rfloc.numerics.amplifier_table import AmplifierTable
+from rfloc.numerics.integrate import integrate_effective
 from rfloc.theory.covariance import gaussian_kernel, ising_covariance
 
 N, M, STEPS, DT, P = 40, 256, 2000, 0.05, 0.5
@@ -233,11 +242,75 @@ def torus_fft() -> None:
               f"steps/s; FFT/dense {t_dense / t_fft:.1f}x")
 
 
+# Runs under either interpreter: only integrate_effective's long-standing keywords, and the
+# AmplifierTable from wherever that version keeps it.
+_VERSUS_JOB = """
+import json, math, sys, time
+import numpy as np
+from rfloc.numerics.integrate import integrate_effective
+try:
+    from rfloc.numerics.amplifier_table import AmplifierTable
+except ImportError:
+    from rfloc.theory.amplifier import AmplifierTable
+from rfloc.theory.covariance import ising_covariance
+c1, c0 = ising_covariance(40, 0.7), ising_covariance(40, 0.3)
+b = AmplifierTable.binary()
+w0 = np.random.default_rng(0).normal(size=(256, 40)) * 0.007
+jobs = {
+    "euler M=256": lambda: integrate_effective(w0, c1, c0, b, 100.0, 0.05, method="euler"),
+    "dopri5 one, rtol 1e-6": lambda: integrate_effective(
+        w0[0], c1, c0, b, 100.0, 0.05, method="dopri5", rtol=1e-6, atol=1e-9),
+    "dopri5 one, rtol 1e-9": lambda: integrate_effective(
+        w0[0], c1, c0, b, 100.0, 0.05, method="dopri5", rtol=1e-9, atol=1e-12),
+    "dopri5 M=256, rtol 1e-9": lambda: integrate_effective(
+        w0, c1, c0, b, 100.0, 0.05, method="dopri5", rtol=1e-9, atol=1e-12),
+}
+best = {}
+for name, job in jobs.items():
+    job()
+    t0 = time.perf_counter(); job(); reps = max(1, math.ceil(0.05 / (time.perf_counter() - t0)))
+    times = []
+    for _ in range(5):
+        time.sleep(0.1)
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            job()
+        times.append((time.perf_counter() - t0) / reps)
+    best[name] = min(times)
+print(json.dumps(best))
+"""
+
+
+def versus(other_python: str, rounds: int = 5) -> None:
+    """This installation against ``other_python``'s: per-process best times, processes of
+    the two interpreters alternated, medians over ``rounds``; ratio = this / other."""
+    runs: dict[str, list[dict[str, float]]] = {"this": [], "other": []}
+    for _ in range(rounds):
+        for which, python in (("other", other_python), ("this", sys.executable)):
+            done = subprocess.run([python, "-c", _VERSUS_JOB], capture_output=True,
+                                  text=True, check=True, cwd=os.path.expanduser("~"))
+            runs[which].append(json.loads(done.stdout.strip().splitlines()[-1]))
+    print(f"\n[versus] this rfloc ({sys.executable}) against {other_python}; medians of "
+          f"{rounds} alternated processes (JIT compilation excluded)")
+    for name in runs["this"][0]:
+        this = statistics.median(r[name] for r in runs["this"])
+        other = statistics.median(r[name] for r in runs["other"])
+        print(f"    {name:26s} this {this * 1e3:9.3f} ms   other {other * 1e3:9.3f} ms   "
+              f"this/other {this / other:5.2f}")
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--against", metavar="PYTHON",
+                        help="time against the rfloc installed for this interpreter")
+    args = parser.parse_args()
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     load = os.getloadavg() if hasattr(os, "getloadavg") else (math.nan,) * 3
     print(f"cores available: {cores} (os.cpu_count() = {os.cpu_count()}), Numba threads: "
           f"{numba.get_num_threads()}, load average at start: {load[0]:.2f}")
+    if args.against:
+        versus(args.against)
+        return
     rng = np.random.default_rng(0)
     w0 = rng.normal(size=(M, N)) * 0.007
     euler_batch(w0)

@@ -6,7 +6,7 @@ Right-hand side, for each receptive field ``w`` (N,) of a block:
 .. math:: f(w) = p\,\varphi\!\big(\Sigma_1 w / \sqrt{w^\top\Sigma_1 w}\big) - \bar\Sigma w ,
           \qquad \bar\Sigma = p\,\Sigma_1 + (1-p)\,\Sigma_0
 
-(docs/theory.md §2, docs/integrator.md). A block is (R, N), one field per row, or — for
+(docs/theory.md §5, docs/integrator.md). A block is (R, N), one field per row, or — for
 fixed steps with Markov products — transposed, (N, R), so that every pixel loop runs across
 the R fields and vectorises (:func:`rhs_cols`, :func:`step_cols`).
 

@@ -1,4 +1,4 @@
-r"""What to solve: the effective ODE of one ReLU neuron (docs/theory.md §2, equation (*)).
+r"""What to solve: the effective ODE of one ReLU neuron (docs/theory.md §5, equation (*)).
 
 .. math::
 
