@@ -29,8 +29,9 @@ from rfloc.numerics.amplifier_table import KIND_LINEAR, phi_scalar
 from rfloc.numerics.integrator import _markov as markov
 from rfloc.numerics.integrator._fastphi import CORE_TERMS, DEGREE
 from rfloc.numerics.integrator._fft import fft_products
+from rfloc.numerics.status import Status
 
-OK, DIVERGED, COLLAPSED = 0, 1, 2  # Status.OK, .DIVERGED, .COLLAPSED, as plain ints for Numba
+OK, DIVERGED, COLLAPSED = int(Status.OK), int(Status.DIVERGED), int(Status.COLLAPSED)
 
 DENSE, MARKOV, FFT = 0, 1, 2
 """Values of :attr:`ProductArgs.kind`."""

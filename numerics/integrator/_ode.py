@@ -131,7 +131,7 @@ def digest(*arrays: np.ndarray) -> str:
     """SHA-256 (hex) of the float64 contents of ``arrays``."""
     h = hashlib.sha256()
     for a in arrays:
-        h.update(np.ascontiguousarray(a, dtype=np.float64))  # the buffer, without a copy
+        h.update(np.ascontiguousarray(a, dtype=np.float64).data)  # the buffer, no copy
     return h.hexdigest()
 
 
@@ -163,8 +163,8 @@ def _check_amplifier(amplifier: Any) -> AmplifierTable:
         raise ParameterError(f"amplifier.table.kind must be 0, 1 or 2, got {table.kind!r}")
     breaks = np.ascontiguousarray(table.breaks, dtype=np.float64)
     coeffs = np.ascontiguousarray(table.coeffs, dtype=np.float64)
-    ok = breaks.ndim == 1 and coeffs.ndim == 2 and coeffs.size > 0 \
-        and np.all(np.isfinite(breaks)) and np.all(np.isfinite(coeffs))
+    ok = bool(breaks.ndim == 1 and coeffs.ndim == 2 and coeffs.size > 0
+              and np.all(np.isfinite(breaks)) and np.all(np.isfinite(coeffs)))
     if ok and table.kind == KIND_TABLE:
         ok = breaks.size == coeffs.shape[0] + 1 and bool(np.all(np.diff(breaks) > 0))
     if not ok:

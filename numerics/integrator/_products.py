@@ -150,7 +150,7 @@ def select_products(cov1: np.ndarray, cov0: np.ndarray, p: float, kind: str,
     if kind == "markov" or (kind == "auto" and n < FFT_MIN_N):
         f1 = markov.factor(cov1, p, key=keys[0])
         f0 = markov.factor(cov0, 1.0 - p, key=keys[1]) if f1 is not None else None
-        if f0 is not None:  # both positive definite (Cholesky succeeded)
+        if f1 is not None and f0 is not None:  # both positive definite (Cholesky succeeded)
             return MarkovProducts(np.stack([f1, f0]))
         if kind == "markov":
             raise ParameterError(

@@ -98,7 +98,7 @@ def solve(ode: EffectiveODE, solver: Tableau | str, w0: Any, t_end: float, dt: f
     fixed = isinstance(controller, ConstantStep)
     if isinstance(products, str) and products not in PRODUCTS:
         raise ParameterError(f"products must be one of {PRODUCTS}, got {products!r}")
-    if tableau is None and fixed:
+    if tableau is None and not isinstance(controller, Controller):
         raise ParameterError(f"solver {SCIPY!r} needs a Controller (its rtol, atol)")
     if tableau is None and products not in ("auto", "dense"):
         raise ParameterError(f"products={products!r} is for the Numba methods; method="
@@ -116,6 +116,7 @@ def solve(ode: EffectiveODE, solver: Tableau | str, w0: Any, t_end: float, dt: f
     }
     stats: dict[str, Any] = {}
     if tableau is None:
+        assert isinstance(controller, Controller)
         res, stats["rhs_evals"], reason = solve_scipy(ode, w, plan.times, controller)
         stats["steps"] = stats["rejected"] = None
     else:
