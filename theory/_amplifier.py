@@ -41,7 +41,7 @@ from scipy import integrate, optimize, special
 
 from rfloc.errors import ParameterError, check_int
 from rfloc.numerics.amplifier_table import AmplifierTable
-from rfloc.numerics.laws import PixelLaw
+from rfloc.numerics.laws import EmpiricalLaw, PixelLaw
 from rfloc.theory.marginals import X_SYMBOL, Binary, Gaussian, Marginal, as_marginal
 
 __all__ = ["A_SYMBOL", "Amplifier", "amplifier"]
@@ -210,6 +210,8 @@ class Amplifier:
             return AmplifierTable.linear(math.sqrt(2.0 / math.pi))
         if isinstance(m, Binary):
             return AmplifierTable.binary()
+        if isinstance(m.law, EmpiricalLaw):       # the sample average, tabulated
+            return m.law.amplifier_table()
         return AmplifierTable.fit(self._phi_theta)
 
     def __call__(self, a: np.ndarray | float) -> np.ndarray:

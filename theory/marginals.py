@@ -166,6 +166,22 @@ class Marginal(laws.ByParams, ABC):
         return _DensityMarginal(expr, x, support, name=name)
 
     @staticmethod
+    def from_samples(samples: Any, *, standardize: bool = True,
+                     symmetrize: bool = False) -> Marginal:
+        r"""The empirical marginal of a sample of one pixel (``docs/usage.md``).
+
+        Its law is :class:`rfloc.numerics.laws.EmpiricalLaw`: moments are sample averages
+        (SymPy Floats, given up to the order the sample supports, see
+        :meth:`~rfloc.numerics.laws.EmpiricalLaw.supported_order`), the amplifier is the
+        sample average :math:`\varphi_n(a)` with its Monte Carlo band
+        (``law.phi(a)``), and ``law.kurtosis_interval()`` is the 95 % interval of
+        :math:`\kappa`. ``symmetrize`` mirrors the sample (``law.asymmetry`` says whether
+        the sample needed it).
+        """
+        return _SampleMarginal(laws.EmpiricalLaw(samples, standardize=standardize,
+                                                 symmetrize=symmetrize))
+
+    @staticmethod
     def from_quantile(expr: sp.Expr, u: sp.Symbol, *, name: str = "quantile") -> Marginal:
         """A marginal from a quantile function ``Q(u)`` on (0, 1) with ``Q(1-u) = -Q(u)``.
 
@@ -443,6 +459,36 @@ class _QuantileMarginal(Marginal):
         return self._raw_moment(n) / self._raw_moment(2) ** sp.Rational(n, 2)
 
 
+class _SampleMarginal(Marginal):
+    """The empirical law of a sample (see :meth:`Marginal.from_samples`)."""
+
+    exact_moments = False
+
+    def __init__(self, law: laws.EmpiricalLaw) -> None:
+        self.law = law
+
+    def max_moment(self) -> float:
+        """One above the highest even order the sample estimates to 10 % (moments of higher
+        order exist for the finite sample but say nothing about the population)."""
+        return self.law.supported_order() + 1
+
+    def _even_moment(self, n: int) -> sp.Expr:
+        return sp.Float(self.law.moment(n), 15)
+
+    def expectation(self, expr: sp.Expr, *, evaluate: bool = False) -> sp.Expr:
+        r"""The sample average :math:`\frac1n\sum_i h(z_i)` (evaluated as a Float)."""
+        if evaluate:
+            fn = sp.lambdify(X_SYMBOL, expr, "numpy")
+            return sp.Float(self.law.expect(lambda x: np.broadcast_to(fn(x), x.shape)), 15)
+        i = sp.Symbol("i", integer=True, positive=True)
+        n = sp.Integer(self.law.n)
+        z = sp.IndexedBase("z")
+        return sp.Sum(expr.subs(X_SYMBOL, z[i]), (i, 1, n)) / n
+
+    def abs_mean(self) -> sp.Expr:
+        return sp.Float(self.law.abs_mean(), 15)
+
+
 #: Registry of named marginals (CLI and reports); values build a marginal from one parameter.
 REGISTRY: dict[str, tuple[Callable[..., Marginal], str | None]] = {
     "gaussian": (Gaussian, None),
@@ -474,7 +520,8 @@ def by_name(name: str, param: float | None = None) -> Marginal:
 
 def as_marginal(obj: Marginal | laws.PixelLaw) -> Marginal:
     """The theory marginal of ``obj``: a :class:`Marginal` as is, a built-in numeric law
-    (:mod:`rfloc.numerics.laws`, e.g. a data model's ``marginal``) by its name and params.
+    (:mod:`rfloc.numerics.laws`, e.g. a data model's ``marginal``) by its name and params,
+    an empirical law as the marginal of its sample (:meth:`Marginal.from_samples`).
 
     Raises
     ------
@@ -487,6 +534,8 @@ def as_marginal(obj: Marginal | laws.PixelLaw) -> Marginal:
         return obj
     if isinstance(obj, laws.PixelLaw) and obj.name in laws.REGISTRY:
         return by_name(obj.name, *obj.params.values())
+    if isinstance(obj, laws.EmpiricalLaw):
+        return _SampleMarginal(obj)
     raise ParameterError(
         f"marginal must be an rfloc.theory Marginal or a built-in numeric law "
         f"(rfloc.numerics.laws), got {obj!r}")

@@ -20,6 +20,7 @@ from typing import Any
 
 from rfloc.errors import ParameterError
 from rfloc.numerics.laws._base import QUAD, ByParams, PixelLaw
+from rfloc.numerics.laws._empirical import EmpiricalLaw
 from rfloc.numerics.laws._named import (
     Algebraic,
     Binary,
@@ -38,6 +39,7 @@ __all__ = [
     "Binary",
     "ByParams",
     "DensityLaw",
+    "EmpiricalLaw",
     "ErfGaussian",
     "Gaussian",
     "Laplace",
