@@ -26,7 +26,6 @@ from rfloc.numerics.integrator import (
     SaveAt,
     solve,
 )
-from rfloc.numerics.integrator._solve import check_w0
 from rfloc.numerics.trajectory import Trajectory
 
 __all__ = ["METHODS", "OPTIONS", "PRODUCTS", "integrate_effective"]
@@ -90,9 +89,10 @@ def integrate_effective(w0: Any, cov1: Any, cov0: Any, amplifier: Any, t_end: fl
     opt = {**OPTIONS, **options}
     if method not in METHODS:
         raise ParameterError(f"method must be one of {METHODS}, got {method!r}")
-    n = check_w0(w0)[0].shape[1]
+    shape = np.shape(w0)
     for name, cov in (("cov1", cov1), ("cov0", cov0)):
-        if np.shape(cov) != (n, n):
+        n = shape[-1] if len(shape) in (1, 2) else None  # else solve() names w0's fault
+        if n is not None and np.shape(cov) != (n, n):
             raise ParameterError(f"{name} must have shape ({n}, {n}) to match w0 (N = {n}), "
                                  f"got shape {np.shape(cov)}")
     ode = EffectiveODE(cov1, cov0, amplifier, p, collapse_tol=opt["collapse_tol"],

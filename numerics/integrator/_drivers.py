@@ -115,7 +115,10 @@ def run(w0: np.ndarray, rhs: RhsArgs, tab: TableauArgs, plan: FixedPlan | Adapti
 def _threads(workers: int) -> Iterator[None]:
     """Use at most ``workers`` Numba threads: idle threads would still have to join."""
     before = numba.get_num_threads()
-    numba.set_num_threads(max(1, min(before, workers)))
+    if workers >= before:
+        yield
+        return
+    numba.set_num_threads(max(1, workers))
     try:
         yield
     finally:

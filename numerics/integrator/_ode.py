@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Callable
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -96,10 +97,14 @@ class EffectiveODE:
         self.p = check_open_unit("p", p)
         self.collapse_tol = check_positive("collapse_tol", collapse_tol, strict=False)
         self.amplifier_tol = check_positive("amplifier_tol", amplifier_tol, strict=False)
-        self.covbar = self.p * self.cov1 + (1.0 - self.p) * self.cov0
         self.digests = {"cov1": digest(self.cov1), "cov0": digest(self.cov0),
                         "amplifier": digest(self.table.breaks, self.table.coeffs)}
         self._products: dict[str, Products] = {}
+
+    @cached_property
+    def covbar(self) -> np.ndarray:
+        r""":math:`\bar\Sigma = p\,\Sigma_1 + (1-p)\,\Sigma_0` (N, N)."""
+        return self.p * self.cov1 + (1.0 - self.p) * self.cov0
 
     def rhs(self, w: np.ndarray) -> np.ndarray:
         """:func:`effective_rhs` of ``w`` (..., N) with the exact amplifier table."""

@@ -146,7 +146,6 @@ def select_products(cov1: np.ndarray, cov0: np.ndarray, p: float, kind: str,
     if kind not in PRODUCTS:
         raise ParameterError(f"products must be one of {PRODUCTS}, got {kind!r}")
     n = cov1.shape[0]
-    covbar = p * cov1 + (1.0 - p) * cov0
     if kind == "markov" or (kind == "auto" and n < FFT_MIN_N):
         f1 = markov.factor(cov1, p, key=keys[0])
         f0 = markov.factor(cov0, 1.0 - p, key=keys[1]) if f1 is not None else None
@@ -165,12 +164,12 @@ def select_products(cov1: np.ndarray, cov0: np.ndarray, p: float, kind: str,
     if dims1 is None or dims0 != dims1:
         _check_psd("cov1", np.linalg.eigvalsh(cov1))
         _check_psd("cov0", np.linalg.eigvalsh(cov0))
-        return DenseProducts(cov1, covbar)
+        return DenseProducts(cov1, p * cov1 + (1.0 - p) * cov0)
     eig1, eig0 = fft.spectrum(cov1, dims1), fft.spectrum(cov0, dims1)
     _check_psd("cov1", eig1)
     _check_psd("cov0", eig0)
     if kind == "auto" and n < FFT_MIN_N:
-        return DenseProducts(cov1, covbar)
+        return DenseProducts(cov1, p * cov1 + (1.0 - p) * cov0)
     return FFTProducts(dims1, eig1, p * eig1 + (1.0 - p) * eig0)
 
 

@@ -160,9 +160,9 @@ def _run(ode: EffectiveODE, tableau: Tableau, w: np.ndarray, products: Products,
 def _failure(res: drivers.Outcome, reason: str, batched: bool, collapse_tol: float,
              max_steps: int) -> tuple[Status, str]:
     """``(status, message)`` of the earliest failing field (``(Status.OK, "")`` if none)."""
-    bad = np.flatnonzero(res.status != Status.OK)
-    if bad.size == 0:
+    if not res.status.any():
         return Status.OK, ""
+    bad = np.flatnonzero(res.status != Status.OK)
     rows = res.status.shape[0]
     first = int(bad[np.argmin(res.fail_time[bad])])
     code = Status(int(res.status[first]))
