@@ -127,6 +127,7 @@ def _threads(workers: int) -> Iterator[None]:
 
 @parallel
 def _fixed(w0, p, collapse2, amp, prods, tab, plan, out, block):
+    """:func:`integrate_fixed` on every block of ``block`` rows, in parallel."""
     total = w0.shape[0]
     for blk in numba.prange((total + block - 1) // block):
         lo = blk * block
@@ -137,6 +138,7 @@ def _fixed(w0, p, collapse2, amp, prods, tab, plan, out, block):
 
 @parallel
 def _adaptive(w0, p, collapse2, amp, prods, tab, plan, control, out, block):
+    """:func:`integrate_adaptive` on every block of ``block`` rows, in parallel."""
     total = w0.shape[0]
     for blk in numba.prange((total + block - 1) // block):
         lo = blk * block
@@ -160,6 +162,7 @@ def _save(dest, lo, w, alive, cols):
 
 @kernel
 def _fail(out, m, code, step, time):
+    """Record that field ``m`` ended with ``code`` at ``step``, ``time``."""
     out.status[m] = code
     out.fail_step[m] = step
     out.fail_time[m] = time
