@@ -262,6 +262,35 @@ def _finite_after_update(W: np.ndarray, b: np.ndarray, v: np.ndarray, gW: np.nda
 
 
 @kernel
+def apply_update(W: np.ndarray, b: np.ndarray, v: np.ndarray, gW: np.ndarray,
+                 gb: np.ndarray, gv: np.ndarray, lr: float, train_b: bool, train_v: bool,
+                 g: int, save_steps: np.ndarray, ptr: int, out_W: np.ndarray,
+                 out_b: np.ndarray, out_v: np.ndarray) -> int:
+    r"""Step ``g`` (global number): :math:`\theta \leftarrow \theta - \eta\nabla L`, then save.
+
+    Returns the new ``ptr`` (advanced when ``g == save_steps[ptr]``, after copying the
+    parameters into ``out_W[ptr]`` (K, N), ``out_b[ptr]``, ``out_v[ptr]`` (K,)), or -1
+    when the update would make a parameter NaN/inf (then nothing changes).
+    """
+    K, N = W.shape
+    if not _finite_after_update(W, b, v, gW, gb, gv, lr, train_b, train_v):
+        return -1
+    for k in range(K):
+        for i in range(N):
+            W[k, i] -= lr * gW[k, i]
+        if train_b:
+            b[k] -= lr * gb[k]
+        if train_v:
+            v[k] -= lr * gv[k]
+    if ptr < save_steps.shape[0] and save_steps[ptr] == g:
+        out_W[ptr] = W
+        out_b[ptr] = b
+        out_v[ptr] = v
+        ptr += 1
+    return ptr
+
+
+@kernel
 def sgd_steps(W: np.ndarray, b: np.ndarray, v: np.ndarray, X: np.ndarray, y: np.ndarray,
               rows: np.ndarray, stride: int, B: int, n_steps: int, step0: int, lr: float,
               act: int, train_b: bool, train_v: bool, save_steps: np.ndarray, ptr: int,
@@ -269,9 +298,7 @@ def sgd_steps(W: np.ndarray, b: np.ndarray, v: np.ndarray, X: np.ndarray, y: np.
     r"""Run ``n_steps`` gradient steps :math:`\theta \leftarrow \theta - \eta \nabla L` in place.
 
     Step ``s`` (0-based within this call, global number ``step0 + s + 1``) uses the batch
-    ``rows[s * stride : s * stride + B]``. After global step ``g`` equal to
-    ``save_steps[ptr]`` the parameters are copied into ``out_W[ptr]`` (K, N),
-    ``out_b[ptr]``, ``out_v[ptr]`` (K,) and ``ptr`` advances.
+    ``rows[s * stride : s * stride + B]``; updates and saves as :func:`apply_update`.
 
     Returns ``(ptr, failed)``: ``failed`` is the global number of the step whose update
     would make a parameter NaN/inf (that update is not applied, so ``W, b, v`` hold the
@@ -286,20 +313,11 @@ def sgd_steps(W: np.ndarray, b: np.ndarray, v: np.ndarray, X: np.ndarray, y: np.
     for s in range(n_steps):
         batch_gradient(W, b, v, X, y, rows, s * stride, B, act, gW, gb, gv, Z, a)
         g = step0 + s + 1
-        if not _finite_after_update(W, b, v, gW, gb, gv, lr, train_b, train_v):
+        new = apply_update(W, b, v, gW, gb, gv, lr, train_b, train_v, g, save_steps, ptr,
+                           out_W, out_b, out_v)
+        if new < 0:
             return ptr, g
-        for k in range(K):
-            for i in range(N):
-                W[k, i] -= lr * gW[k, i]
-            if train_b:
-                b[k] -= lr * gb[k]
-            if train_v:
-                v[k] -= lr * gv[k]
-        if ptr < save_steps.shape[0] and save_steps[ptr] == g:
-            out_W[ptr] = W
-            out_b[ptr] = b
-            out_v[ptr] = v
-            ptr += 1
+        ptr = new
     return ptr, -1
 
 

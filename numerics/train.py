@@ -41,6 +41,8 @@ from numpy.typing import ArrayLike
 from rfloc.errors import ParameterError, TrainingError, check_int, check_positive
 from rfloc.numerics import _sgd_kernels as kernels
 from rfloc.numerics._activations import CODES
+from rfloc.numerics._fused_sgd import fused_parts, fused_sgd_steps
+from rfloc.numerics.data._normal import ZIG_F, ZIG_R, ZIG_X
 from rfloc.numerics.status import Status
 from rfloc.numerics.trajectory import Trajectory
 from rfloc.random import as_generator, seed_sequence, spawn, to_json
@@ -63,6 +65,8 @@ _MAX_BLOCK_STEPS = 16
 # Full-batch GD returns to Python after about this many multiply-adds (Ctrl-C stays live).
 _FULL_BATCH_WORK = 2**28
 _BACKENDS = {"threads": ThreadPoolExecutor, "processes": ProcessPoolExecutor}
+# Fused online SGD returns to Python after about this many samples (Ctrl-C stays live).
+_FUSED_SAMPLES = 2**22
 
 
 class Task(Protocol):
@@ -125,6 +129,8 @@ def train_sgd(
     full_batch: bool = False,
     eval_size: int = 10_000,
     on_failure: str = "raise",
+    sampler: str | None = None,
+    backend: str = "cpu",
 ) -> Trajectory:
     r"""Train one neuron or a K-neuron committee by (online) SGD on ``task``.
 
@@ -182,6 +188,16 @@ def train_sgd(
         On divergence (an update that would make a parameter NaN/inf) raise
         :class:`~rfloc.errors.TrainingError` with the partial trajectory attached as
         ``.trajectory``, or return that trajectory with ``status="diverged"``.
+    sampler : {"batched", "fused"}, optional
+        Online SGD only. ``"batched"`` (the default on the CPU) draws whole batches with
+        ``task.sample``; ``"fused"`` draws each sample inside the training kernel and
+        discards it (no batch in memory; ``rfloc.numerics._fused_sgd``), for a
+        ``TwoClass`` of NLGP/NORTA fields. Both give the same updates in law, not bit for
+        bit.
+    backend : {"cpu", "cuda"}
+        Where the fused online steps run: Numba on the CPU, or Numba's CUDA target
+        (``rfloc.numerics.gpu``; needs ``sampler="fused"``, the default there). Held-out
+        evaluation stays on the CPU.
 
     Returns
     -------
@@ -221,6 +237,7 @@ def train_sgd(
                              "(full_batch is train_size=batch_size)")
     if train_size is not None:
         train_size = check_int("train_size", train_size, minimum=batch_size)
+    sampler = _sampler(sampler, backend, full_batch or train_size is not None)
 
     root = seed_sequence(seed)
     data_ss, eval_ss, init_ss = root.spawn(3)
@@ -236,6 +253,7 @@ def train_sgd(
               "readout": v.tolist(), "init_scale": _effective_init_scale(w0, init_scale),
               "save_every": save_every, "train_size": train_size,
               "full_batch": bool(full_batch), "eval_size": eval_size,
+              "sampler": sampler, "backend": backend,
               "seed": to_json(root),
               "task": getattr(task, "params", type(task).__name__)}
 
@@ -255,6 +273,10 @@ def train_sgd(
         drawn = run.full_batch(task, rng, n, batch_size, steps)
     elif train_size is not None:
         drawn = run.epochs(task, rng, n, batch_size, train_size, steps)
+    elif backend == "cuda":
+        drawn = run.cuda(task, data_ss, batch_size, steps)
+    elif sampler == "fused":
+        drawn = run.fused(task, rng, batch_size, steps)
     else:
         drawn = run.online(task, rng, n, batch_size, steps)
     wall = time.perf_counter() - start
@@ -402,6 +424,34 @@ class _Run:
             self._steps(X, y, rows, B, B, min(block, steps - self.step))
         return drawn
 
+    def fused(self, task: Task, rng: np.random.Generator, B: int, steps: int) -> int:
+        """Online steps with the samples drawn inside the kernel; returns samples drawn."""
+        p, pos, neg = fused_parts(task)
+        bitgen = rng.bit_generator
+        chunk = max(1, _FUSED_SAMPLES // B)
+        start = self.step
+        while self.step < steps and self.failed < 0:
+            n_steps = min(chunk, steps - self.step)
+            with bitgen.lock:
+                self.ptr, self.failed = fused_sgd_steps(
+                    bitgen.ctypes.next_uint64, bitgen.ctypes.state_address,
+                    (ZIG_X, ZIG_F, ZIG_R), p, pos, neg, self.W, self.b, self.v, B, n_steps,
+                    self.step, self.lr, self.act, self.train_b, self.train_v, self.saves,
+                    self.ptr, self.out_W, self.out_b, self.out_v)
+            self.step += n_steps
+        return (self.step - start) * B
+
+    def cuda(self, task: Task, seed: np.random.SeedSequence, B: int, steps: int) -> int:
+        """Fused online steps on the GPU (``rfloc.numerics.gpu``); returns samples drawn."""
+        from rfloc.numerics import gpu
+
+        self.ptr, self.failed = gpu.train_steps(
+            task, seed, self.W, self.b, self.v, B, steps, self.lr, self.act, self.train_b,
+            self.train_v, self.saves, self.out_W, self.out_b, self.out_v)
+        done = steps if self.failed < 0 else self.failed
+        self.step = done
+        return done * B
+
     def epochs(self, task: Task, rng: np.random.Generator, n: int, B: int, size: int,
                steps: int) -> int:
         """Epochs over one fixed training set, reshuffled each epoch; returns its size."""
@@ -420,6 +470,22 @@ class _Run:
         while self.step < steps and self.failed < 0:
             self._steps(X, y, rows, 0, size, min(chunk, steps - self.step))
         return size
+
+
+def _sampler(sampler: str | None, backend: str, finite_data: bool) -> str:
+    """The online sampler, ``"batched"`` or ``"fused"``, checked against ``backend``."""
+    if backend not in ("cpu", "cuda"):
+        raise ParameterError(f'backend must be "cpu" or "cuda", got {backend!r}')
+    if sampler is None:
+        sampler = "fused" if backend == "cuda" else "batched"
+    if sampler not in ("batched", "fused"):
+        raise ParameterError(f'sampler must be "batched" or "fused", got {sampler!r}')
+    if sampler == "fused" and finite_data:
+        raise ParameterError('sampler="fused" is online SGD: it excludes full_batch and '
+                             'train_size')
+    if backend == "cuda" and sampler != "fused":
+        raise ParameterError('backend="cuda" runs fused online SGD: use sampler="fused"')
+    return sampler
 
 
 def _task_pixels(task: Any) -> int:

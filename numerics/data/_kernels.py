@@ -204,19 +204,3 @@ def ziggurat(next_u64, state: int, xt: np.ndarray, ft: np.ndarray, r: float,
             if ft[i] + _uniform(next_u64, state) * (ft[i + 1] - ft[i]) < math.exp(-0.5 * x * x):
                 break
         out[k] = sign * x
-
-
-@kernel
-def erf_pixels(y: np.ndarray, g: float, scale: float, out: np.ndarray) -> None:
-    r"""NLGP pixel map fused with unpacking: ``out = scale * erf(g * [Re y; Im y])``.
-
-    ``y`` (h, N) complex128 holds two Gaussian fields per row (real and imaginary
-    parts); ``out`` (k, N), ``h <= k <= 2h``, receives the k fields.
-    """
-    h, n = y.shape
-    for r in range(h):
-        for j in range(n):
-            out[r, j] = math.erf(g * y[r, j].real) * scale
-    for r in range(out.shape[0] - h):
-        for j in range(n):
-            out[h + r, j] = math.erf(g * y[r, j].imag) * scale

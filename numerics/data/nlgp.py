@@ -9,15 +9,14 @@ import numpy as np
 from rfloc.errors import check_positive
 from rfloc.numerics import laws
 from rfloc.numerics.covariance import nlgp_map
-from rfloc.numerics.data import _kernels
-from rfloc.numerics.data._kernel_field import KernelField
+from rfloc.numerics.data._mapped_field import MappedField
 from rfloc.numerics.data._registry import register
 
 __all__ = ["NLGP"]
 
 
 @register("nlgp")
-class NLGP(KernelField):
+class NLGP(MappedField):
     r"""Nonlinear Gaussian process NLGP(g) (IG22) on a ring or torus.
 
     .. math:: z \sim N(0, C_\xi),\quad C_\xi(d) = e^{-d^2/\xi^2}, \qquad
@@ -27,8 +26,8 @@ class NLGP(KernelField):
     with covariance :math:`\Sigma = \tfrac2\pi\arcsin(2g^2 C_\xi/(1+2g^2))/Z(g)^2`
     (:func:`rfloc.numerics.covariance.nlgp_map`). Convention: the gain multiplies
     :math:`z` directly; IG22's :math:`\mathrm{erf}(g z/\sqrt2)` is this model at
-    :math:`g/\sqrt2`. ``g -> 0`` is Gaussian, ``g -> inf`` gives ±1 pixels. The erf is
-    applied in a Numba kernel fused with the unpacking of the FFT output.
+    :math:`g/\sqrt2`. ``g -> 0`` is Gaussian, ``g -> inf`` gives ±1 pixels. Sampled as a
+    :class:`~rfloc.numerics.data._mapped_field.MappedField` (the erf tabulated).
 
     Parameters
     ----------
@@ -46,7 +45,6 @@ class NLGP(KernelField):
         self.g = check_positive("g", g)
         super().__init__(n, xi, dim)
         self._marginal = laws.ErfGaussian(self.g)
-        self._scale = 1.0 / self._marginal.z_norm
 
     @property
     def marginal(self) -> laws.ErfGaussian:
@@ -59,10 +57,6 @@ class NLGP(KernelField):
 
     def _covariance(self) -> np.ndarray:
         return nlgp_map(self.latent_covariance, self.g)
-
-    def _fill_block(self, out: np.ndarray, gen: np.random.Generator, work: np.ndarray) -> None:
-        _kernels.erf_pixels(self._latent.pairs(out.shape[0], gen, work), self.g, self._scale,
-                            out)
 
     def describe(self) -> str:
         return (f"NLGP(n={self.side}, xi={self.xi:g}, g={self.g:g}, dim={self.dim}): "

@@ -9,20 +9,21 @@ import numpy as np
 from rfloc.errors import ParameterError
 from rfloc.numerics import laws
 from rfloc.numerics.covariance import HasGaussianTransform, norta_covariance
-from rfloc.numerics.data._kernel_field import KernelField
+from rfloc.numerics.data._mapped_field import MappedField
 from rfloc.numerics.data._registry import register
 
 __all__ = ["NORTA"]
 
 
 @register("norta")
-class NORTA(KernelField):
+class NORTA(MappedField):
     r"""Gaussian copula ("NORTA") field with any pixel law, e.g. Kur(k).
 
     .. math:: z \sim N(0, C_\xi), \qquad x_i = f(z_i) = Q(\Phi(z_i)),
 
     :math:`f` = ``marginal.gaussian_transform`` (the law's quantile of the normal CDF,
-    already standardised to unit variance). The covariance
+    already standardised to unit variance), tabulated once per model (a
+    :class:`~rfloc.numerics.data._mapped_field.MappedField`). The covariance
     :math:`\Sigma_{ij} = E[f(z_i) f(z_j)]` is a function of :math:`C_{\xi,ij}` alone,
     computed by :func:`rfloc.numerics.covariance.norta_covariance` (~1e-12 accurate; a
     few seconds for a 2D torus with a slow quantile such as Student-t).
@@ -67,11 +68,6 @@ class NORTA(KernelField):
 
     def _covariance(self) -> np.ndarray:
         return norta_covariance(self.latent_covariance, self._marginal)
-
-    def _fill_block(self, out: np.ndarray, gen: np.random.Generator, work: np.ndarray) -> None:
-        self._latent.fill(out, gen, work)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out[...] = self._marginal.gaussian_transform(out)
 
     def describe(self) -> str:
         return (f"NORTA(n={self.side}, xi={self.xi:g}, marginal={self._marginal!r}, "
