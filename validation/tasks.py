@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from rfloc.errors import ParameterError
-from rfloc.numerics import metrics
+from rfloc.numerics import laws, metrics
 from rfloc.numerics.data import Elliptical, GaussianProcess, TwoClass, from_params
 from rfloc.numerics.integrate import integrate_effective
 from rfloc.numerics.train import train_sgd
@@ -66,6 +66,8 @@ def theory_amplifier(task: TwoClass) -> AmplifierTable:
     if isinstance(model, GaussianProcess):
         return amplifier(Gaussian()).table
     m = model.marginal
+    if m.name not in laws.REGISTRY:            # an empirical or user law: its own amplifier
+        return amplifier(m).table
     param = next(iter(m.params.values()), None)
     return _cached_table((m.name, param), None)
 

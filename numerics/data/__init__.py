@@ -29,8 +29,10 @@ exactly through its transfer matrix (``_kernels``). Outputs are filled in chunks
 from rfloc.numerics.data._base import DataModel
 from rfloc.numerics.data._registry import from_params
 from rfloc.numerics.data.elliptical import Elliptical
+from rfloc.numerics.data.empirical import Empirical, two_class_from_arrays
 from rfloc.numerics.data.gaussian_process import GaussianProcess, gaussian_clone
 from rfloc.numerics.data.ising import Ising
+from rfloc.numerics.data.natural import NaturalPatches
 from rfloc.numerics.data.nlgp import NLGP
 from rfloc.numerics.data.norta import NORTA
 from rfloc.numerics.data.two_class import TwoClass
@@ -40,9 +42,12 @@ __all__ = [
     "NORTA",
     "DataModel",
     "Elliptical",
+    "Empirical",
     "GaussianProcess",
     "Ising",
+    "NaturalPatches",
     "TwoClass",
     "from_params",
     "gaussian_clone",
+    "two_class_from_arrays",
 ]

@@ -106,6 +106,10 @@ class EmpiricalLaw(PixelLaw):
                     f"samples with standardize=False must have mean 0 and variance 1, got "
                     f"mean {mean:.4g} and variance {std * std:.4g}")
         self._z = np.sort(x)
+        # distinct values and their frequencies: every average below runs over these
+        # (image grey levels, counts, ... have far fewer distinct values than samples)
+        self._u, counts = np.unique(self._z, return_counts=True)
+        self._w = counts / self._z.size
         self.standardize, self.symmetrize = bool(standardize), bool(symmetrize)
         #: number of independent values (the sample size, even when mirrored)
         self.independent = self._z.size // 2 if symmetrize else self._z.size
@@ -154,22 +158,23 @@ class EmpiricalLaw(PixelLaw):
 
     def expect(self, func: ArrayFunc) -> float:
         r""":math:`E_n[h(X)] = \frac1n\sum_i h(z_i)` (exact for this law)."""
-        return float(np.mean(func(self._z)))
+        return self._mean(func(self._u))
 
     def sample(self, size: int | tuple[int, ...], rng: SeedLike = None) -> np.ndarray:
         """Draws with replacement from the standardised values (a bootstrap)."""
         return as_generator(rng).choice(self._z, size=size, replace=True)
 
     def abs_mean(self) -> float:
-        return float(np.mean(np.abs(self._z)))
+        return self._mean(np.abs(self._u))
 
     def moment(self, k: int) -> float:
         r""":math:`\frac1n\sum_i z_i^k`."""
-        return float(np.mean(self._z**k))
+        return self._mean(self._u**k)
 
     def moment_se(self, k: int) -> float:
         r"""Standard error of :meth:`moment`: :math:`\mathrm{sd}(z^k)/\sqrt n`."""
-        return float(np.std(self._z**k) / math.sqrt(self.independent))
+        spread = max(self._mean(self._u ** (2 * k)) - self.moment(k) ** 2, 0.0)
+        return math.sqrt(spread / self.independent)
 
     def excess_kurtosis(self) -> float:
         r""":math:`\kappa_n = \frac1n\sum_i z_i^4 - 3`."""
@@ -177,10 +182,10 @@ class EmpiricalLaw(PixelLaw):
 
     def kurtosis_se(self) -> float:
         r"""Delta-method standard error of :meth:`excess_kurtosis` (module docstring)."""
-        z, k4 = self._z, self.moment(4)
+        z, k4 = self._u, self.moment(4)
         gamma = self.moment(3)
         infl = z**4 - k4 - 4.0 * gamma * z - 2.0 * k4 * (z * z - 1.0)
-        return float(math.sqrt(np.mean(infl * infl) / self.independent))
+        return math.sqrt(self._mean(infl * infl) / self.independent)
 
     def kurtosis_interval(self) -> tuple[float, float]:
         """95 % interval of the excess kurtosis, ``kappa ± 1.96 SE``."""
@@ -218,33 +223,39 @@ class EmpiricalLaw(PixelLaw):
         mean, half = np.empty(flat.size), np.empty(flat.size)
         for j, aj in enumerate(flat):
             h, dh = self._summands(aj), self._slopes(aj)
-            mean[j] = np.mean(h)
+            mean[j] = self._mean(h)
             infl = h - mean[j]
             if self.standardize:
-                z = self._z
-                infl = infl - 0.5 * np.mean(dh * z) * (z * z - 1.0)
+                z = self._u
+                infl = infl - 0.5 * self._mean(dh * z) * (z * z - 1.0)
                 if not self.symmetrize:
-                    infl = infl - np.mean(dh) * z
-            half[j] = _Z95 * math.sqrt(np.mean(infl * infl) / self.independent)
+                    infl = infl - self._mean(dh) * z
+            half[j] = _Z95 * math.sqrt(self._mean(infl * infl) / self.independent)
         return mean.reshape(arr.shape), half.reshape(arr.shape)
 
     def _summands(self, a: float) -> np.ndarray:
-        r""":math:`h(z_i) = z_i\,\mathrm{erf}(c z_i)`, :math:`c = a/\sqrt{2(1-a^2)}`."""
-        z = self._z
+        r""":math:`h(z) = z\,\mathrm{erf}(c z)`, :math:`c = a/\sqrt{2(1-a^2)}`, at the
+        distinct values."""
+        z = self._u
         if abs(a) >= 1.0:
             return math.copysign(1.0, a) * np.abs(z)
         return z * special.erf(z * (a / math.sqrt(2.0 * (1.0 - a * a))))
 
     def _slopes(self, a: float) -> np.ndarray:
-        r""":math:`h'(z_i) = \mathrm{erf}(c z_i) + \tfrac{2c}{\sqrt\pi} z_i e^{-c^2 z_i^2}`."""
-        z = self._z
+        r""":math:`h'(z) = \mathrm{erf}(c z) + \tfrac{2c}{\sqrt\pi} z e^{-c^2 z^2}` at the
+        distinct values."""
+        z = self._u
         if abs(a) >= 1.0:
             return math.copysign(1.0, a) * np.sign(z)
         c = a / math.sqrt(2.0 * (1.0 - a * a))
         return special.erf(c * z) + 2.0 * c / math.sqrt(math.pi) * z * np.exp(-(c * z) ** 2)
 
     def _phi_theta(self, theta: float) -> float:
-        return float(np.mean(self._summands(math.sin(theta))))
+        return self._mean(self._summands(math.sin(theta)))
+
+    def _mean(self, values: np.ndarray) -> float:
+        """The law's average of ``values`` given at the distinct values."""
+        return float(np.sum(values * self._w))      # no BLAS call: cheap for small arrays
 
     @cached_property
     def _table(self) -> tuple[AmplifierTable, float]:
