@@ -26,11 +26,11 @@ from rfloc.numerics._jit import kernel, sums
 from rfloc.numerics.data._kernels import ziggurat
 from rfloc.numerics.data._pixel_table import pixel
 
-__all__ = ["circulant_root", "draw_field", "field_rows", "table_pixels"]
+__all__ = ["circulant_root", "draw_field", "field_rows", "table_pixels", "wrap_line"]
 
 
 @kernel(inline="always")
-def _wrap(src: np.ndarray, start: int, stride: int, n: int, half: int,
+def wrap_line(src: np.ndarray, start: int, stride: int, n: int, half: int,
           pad: np.ndarray) -> None:
     """``pad[k] = src[start + ((k - half) mod n) * stride]`` for ``k < n + 2 half``."""
     j = (n - half % n) % n
@@ -74,14 +74,14 @@ def draw_field(next_u64, state: int, xt: np.ndarray, ft: np.ndarray, r: float,
     half = taps.shape[0] - 1
     ziggurat(next_u64, state, xt, ft, r, g)
     if dim == 1:
-        _wrap(g, 0, 1, side, half, pad)
+        wrap_line(g, 0, 1, side, half, pad)
         circulant_root(taps, pad, h)
     else:
         for row in range(side):
-            _wrap(g, row * side, 1, side, half, pad)
+            wrap_line(g, row * side, 1, side, half, pad)
             circulant_root(taps, pad, h[row * side:(row + 1) * side])
         for col in range(side):
-            _wrap(h, col, side, side, half, pad)
+            wrap_line(h, col, side, side, half, pad)
             circulant_root(taps, pad, line)
             for i in range(side):
                 h[col + i * side] = line[i]
