@@ -378,14 +378,19 @@ def _ipr_section(spec: dict[str, Any], cases: list[CaseResult],
     sums = [_summary(c, IprSummary) for c in cases]
     for c, s in zip(cases, sums, strict=True):
         total = sum(len(r.get("ipr_theory_runs", [])) for r in c.runs)
-        rows.append([f"`{c.label}`", _data_text(c.task), _num(s.excess_kurtosis),
+        kappa = _num(s.excess_kurtosis) + ("" if s.kurtosis_interval is None else
+                                           " [{}, {}] (sample)".format(
+                                               *map(_num, s.kurtosis_interval)))
+        rows.append([f"`{c.label}`", _data_text(c.task), kappa,
                      _mean(s.ipr_theory), _mean(s.ipr_theory_cubic), _mean(s.ipr_sim),
                      _num(s.threshold), "yes" if s.localized_theory else "no",
                      "yes" if s.localized_sim else "no", f"{total - s.ipr_theory.n}/{total}"])
     agree = Rate.of([s.localized_theory == s.localized_sim for s in sums])
     md = ["## Final IPR against the excess kurtosis", "",
           "κ is the exact excess kurtosis of the class-1 pixel marginal (∞ when E X⁴ is "
-          "infinite), not a sample estimate. IPRs are mean ± SE over initial conditions; "
+          "infinite), not a sample estimate — except for data given as samples, where it is "
+          "the sample estimate with its 95 % interval. IPRs are mean ± SE over initial "
+          "conditions; "
           "'localized' means mean IPR above the threshold 4/N.", "",
           *_table(["case", "data", "κ", "IPR ODE (exact φ)", "IPR ODE (cubic φ)", "IPR SGD",
                    "threshold", "localized ODE", "localized SGD", "ODE failed (NaN IPR)"],
@@ -398,6 +403,10 @@ def _ipr_section(spec: dict[str, Any], cases: list[CaseResult],
         md += [f"![final IPR against excess kurtosis]({fig})", ""]
     else:
         md += ["No case has a known excess kurtosis: no IPR–κ figure.", ""]
+    phi = _save(_amplifier_figure(cases), folder / "amplifiers.png")
+    md += ["The amplifier each case's ODE integrates, as its departure from the Gaussian line "
+           "√(2/π) a (above: super-linear, localizing; below: sub-linear); for data given as "
+           "samples with its 95 % Monte Carlo band.", "", f"![amplifiers]({phi})", ""]
     return md
 
 
@@ -575,6 +584,32 @@ def _ipr_kappa_figure(cases: list[CaseResult], cfgs: list[dict[str, Any]]) -> Fi
     ax.legend(fontsize=7)
     ax.set_title(f"Final IPR against κ — {_run_text(*cfgs)}; "
                  f"N = {_common([str(_pixels(c.task.get('positive', {}))) for c, _ in shown])}",
+                 fontsize=9)
+    return fig
+
+
+def _amplifier_figure(cases: list[CaseResult]) -> Figure:
+    """phi(a) - sqrt(2/pi) a of each case's ODE amplifier (with the band of a sample)."""
+    from rfloc.numerics.data import from_params
+    from rfloc.validation.tasks import theory_amplifier
+
+    a = np.linspace(-0.99, 0.99, 199)
+    line = math.sqrt(2.0 / math.pi) * a
+    fig = _figure(7.5, 4.5)
+    ax = fig.add_subplot()
+    for c in cases:
+        task = from_params(c.task)
+        curve = ax.plot(a, theory_amplifier(task)(a) - line, label=c.label, lw=1.2)
+        law = getattr(task.positive, "marginal", None)
+        if hasattr(law, "phi"):
+            value, half = law.phi(a)
+            ax.fill_between(a, value - half - line, value + half - line, alpha=0.25,
+                            color=curve[0].get_color(), lw=0)
+    ax.axhline(0.0, color="k", lw=0.8)
+    ax.set_xlabel("a")
+    ax.set_ylabel("φ(a) − √(2/π) a")
+    ax.legend(fontsize=7)
+    ax.set_title("Amplifier of the class-1 pixel marginal, against the Gaussian line",
                  fontsize=9)
     return fig
 

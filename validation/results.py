@@ -133,7 +133,11 @@ class IprSummary(_Record):
 
     kind: Literal["ipr"] = "ipr"
     excess_kurtosis: float | None = Field(
-        description="exact excess kurtosis of the class-1 pixel marginal (inf: E X^4 = inf)")
+        description="exact excess kurtosis of the class-1 pixel marginal (inf: E X^4 = inf), "
+                    "or the sample estimate for data given as samples")
+    kurtosis_interval: list[float] | None = Field(
+        None, description="95 % interval of a sample estimate of the excess kurtosis "
+                          "(None when it is exact)")
     ipr_theory: Mean
     ipr_theory_cubic: Mean | None
     ipr_sim: Mean

@@ -27,6 +27,7 @@ import numpy as np
 
 from rfloc.numerics import metrics
 from rfloc.numerics.data import TwoClass
+from rfloc.numerics.laws import EmpiricalLaw
 from rfloc.numerics.train import xavier_init
 from rfloc.random import stream, to_json
 from rfloc.validation.executor import Task, TaskStore, run_tasks
@@ -49,7 +50,8 @@ from rfloc.validation.tasks import (
     two_output_task,
 )
 
-__all__ = ["Plan", "Purpose", "class1_kappa", "initial_conditions", "plan", "run_spec"]
+__all__ = ["Plan", "Purpose", "class1_kappa", "class1_kappa_interval", "initial_conditions",
+           "plan", "run_spec"]
 
 
 class Purpose(IntEnum):
@@ -131,6 +133,12 @@ def initial_conditions(n: int, m: int, init_scale: float, seed: int, index: int
                      for i in range(m)])
 
 
+def class1_kappa_interval(task: TwoClass) -> list[float] | None:
+    """95 % interval of the class-1 excess kurtosis when it is a sample estimate, else None."""
+    law = getattr(task.positive, "marginal", None)
+    return list(law.kurtosis_interval()) if isinstance(law, EmpiricalLaw) else None
+
+
 def class1_kappa(task: TwoClass) -> float:
     """Exact excess kurtosis of the class-1 pixel marginal (``inf`` when E X^4 is infinite).
 
@@ -210,7 +218,7 @@ def _summarize_peaks(runs: list[dict]) -> PeaksSummary:
 def _plan_ipr(case: Case, task: TwoClass, index: int, seed: int) -> Plan:
     _single_neuron(case)
     tr, proto = case.training, case.protocol
-    kappa = class1_kappa(task)
+    kappa, interval = class1_kappa(task), class1_kappa_interval(task)
     w0s = initial_conditions(task.n, proto.inits, tr.init_scale, seed, index)
     tasks = [Task(f"ipr-v{RESULTS_VERSION}-{case.label}-{i:03d}", ipr_task, {
         "task_params": task.params, "w0": [w0.tolist()], "lr": tr.lr, "steps": tr.steps,
@@ -225,7 +233,7 @@ def _plan_ipr(case: Case, task: TwoClass, index: int, seed: int) -> Plan:
         sim = Mean.of([v for r in runs for v in r["ipr_sim_runs"]])
         cubic = [v for r in runs for v in r.get("ipr_theory_cubic_runs", [])]
         return IprSummary(
-            excess_kurtosis=kappa, ipr_theory=theory, ipr_sim=sim,
+            excess_kurtosis=kappa, kurtosis_interval=interval, ipr_theory=theory, ipr_sim=sim,
             ipr_theory_cubic=Mean.of(cubic) if cubic else None, threshold=threshold,
             localized_theory=(theory.mean or 0.0) > threshold,
             localized_sim=(sim.mean or 0.0) > threshold)
