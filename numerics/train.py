@@ -338,6 +338,7 @@ def train_sgd_seeds(
     workers: int = 1,
     backend: str = "threads",
     executor: Executor | None = None,
+    device: str = "cpu",
     **options: Any,
 ) -> list[Trajectory]:
     """:func:`train_sgd` for several seeds, in parallel; results in the order of the seeds.
@@ -360,6 +361,8 @@ def train_sgd_seeds(
         task's sampler holds the GIL and dominates the step (``task`` must be picklable).
     executor : concurrent.futures.Executor, optional
         Run on this executor instead (e.g. a Dask client's executor).
+    device : {"cpu", "cuda"}
+        Passed to :func:`train_sgd` as its ``backend`` (``backend`` here names the pool).
 
     Returns
     -------
@@ -376,7 +379,8 @@ def train_sgd_seeds(
     workers = check_int("workers", workers, minimum=1)
     if backend not in _BACKENDS:
         raise ParameterError(f"backend must be one of {sorted(_BACKENDS)}, got {backend!r}")
-    one = partial(_train_one, (w0, task, lr, steps, batch_size), (activation, bias), options)
+    one = partial(_train_one, (w0, task, lr, steps, batch_size), (activation, bias),
+                  {**options, "backend": device})
     if executor is not None:
         return [f.result() for f in [executor.submit(one, s) for s in children]]
     if workers == 1 or len(children) <= 1:

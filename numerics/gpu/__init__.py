@@ -32,7 +32,7 @@ from rfloc.numerics.gpu import _kernels
 __all__ = ["available", "sample", "train_steps"]
 
 #: most device threads a batch is spread over, and threads per block (GPU, simulator)
-MAX_THREADS, THREADS_PER_BLOCK = (64, 32) if config.ENABLE_CUDASIM else (2**14, 128)
+MAX_THREADS, THREADS_PER_BLOCK = (8, 8) if config.ENABLE_CUDASIM else (2**14, 128)
 
 
 def available() -> bool:
