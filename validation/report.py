@@ -204,8 +204,9 @@ def _pixels(params: dict[str, Any]) -> int | None:
     inner, _ = _unwrap(params)
     if "cov" in inner:
         return len(inner["cov"])
-    if "n" in inner:
-        return int(inner["n"]) ** int(inner.get("dim") or 1)
+    side = inner.get("n", inner.get("size"))      # "size": natural-image patches
+    if side is not None:
+        return int(side) ** int(inner.get("dim") or 1)
     return None
 
 
