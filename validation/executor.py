@@ -16,6 +16,7 @@ import multiprocessing
 import os
 import re
 import tempfile
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
@@ -108,8 +109,21 @@ class TaskStore:
         return self.root / f"{key}.json"
 
     def has(self, key: str) -> bool:
-        """True when ``key`` finished in an earlier or the current run."""
-        return self.path(key).exists()
+        """True when ``key`` finished in an earlier or the current run and its file reads
+        back; a file that does not (truncated, corrupt) is set aside as ``*.bad`` with a
+        warning naming it, so the task runs again."""
+        path = self.path(key)
+        if not path.exists():
+            return False
+        try:
+            io.read_json(path)
+        except (ValueError, UnicodeDecodeError) as exc:
+            bad = path.with_suffix(".json.bad")
+            os.replace(path, bad)
+            warnings.warn(f"stored task result {str(path)!r} is unreadable ({exc}); moved to "
+                          f"{bad.name} and recomputing", RuntimeWarning, stacklevel=2)
+            return False
+        return True
 
     def load(self, key: str) -> dict:
         """The stored result of ``key``."""

@@ -77,3 +77,17 @@ def test_executor_arguments_are_validated():
     with pytest.raises(RflocError, match="unreachable"):
         with make_executor(scheduler="tcp://127.0.0.1:1"):
             pass
+
+
+def test_a_truncated_task_file_is_set_aside_and_recomputed(tmp_path):
+    log = tmp_path / "calls.txt"
+    store = TaskStore(tmp_path / "store")
+    tasks = _tasks(log, 2)
+    run_tasks(tasks, store, progress=False)
+    path = store.path(tasks[1].key)
+    path.write_text(path.read_text()[:5])                # e.g. a disk that filled up
+    with pytest.warns(RuntimeWarning, match=path.name):
+        out = run_tasks(tasks, store, progress=False)
+    assert out[tasks[1].key]["y"] == 1
+    assert sorted(_jobs.calls(log)) == [0, 1, 1]         # only the broken one reran
+    assert path.with_suffix(".json.bad").exists()
