@@ -10,7 +10,15 @@ ratios measured in the same run (best of a few repeats, to resist noisy neighbou
       vectorised exact (transfer-matrix) Ising sampler written in NumPy;
 2. K = 100 ReLU neurons, N = 40, batch 1000: steps/s against NumPy (default and one BLAS
    thread), other activations, scaling with K and N (training step alone);
-3. several seeds in parallel: 1 worker vs 2 threads vs 2 processes.
+3. several seeds in parallel: 1 worker vs 2 threads vs 2 processes;
+4. paper-scale online SGD (LSG24's protocols, one ReLU neuron, N = 40): fused sampling
+   (``sampler="fused"``) against the un-fused path (``"batched"``) in the same run, at
+   Kur(5) ξ = (3, 1), batch 10 000 (2000 steps) and at the kurtosis-sweep point Kur(5)
+   ξ = (0.7, 0.3), batch 50 000 (1000 steps), plus NLGP(3). Each is timed on a prefix of
+   the run and scaled to the full run; CPU seconds of this process are shown beside the
+   wall time (a shared machine inflates the wall time, not the CPU time). ``--paper``
+   runs section 4 only; ``--against PYTHON`` also times the default path of the rfloc
+   installed for that interpreter (e.g. the pre-#14 code in another virtual environment).
 """
 
 from __future__ import annotations
@@ -22,10 +30,13 @@ import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 
+import numba
 import numpy as np
 
 from rfloc.numerics.data import TwoClass
+from rfloc.numerics.laws import Algebraic
 from rfloc.numerics.train import train_sgd, train_sgd_seeds, xavier_init
 
 N, B, LR = 40, 1000, 0.05
@@ -155,9 +166,72 @@ def parallel_capacity(n: int = 5_000_000) -> float:
         return serial / (time.perf_counter() - t0)
 
 
-def main() -> None:
+def machine() -> str:
+    """Cores, thread settings and load, printed with every result."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    print(f"cores available: {cores}")
+    env = ", ".join(f"{k}={os.environ.get(k, '-')}" for k in
+                    ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"))
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (f"cores available: {cores}; numba threads {numba.get_num_threads()}; {env}; "
+            f"load average {load:.1f}")
+
+
+def timed(fn: Callable[[], object]) -> tuple[float, float]:
+    """``(wall, CPU)`` seconds of one call."""
+    w, c = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - w, time.process_time() - c
+
+
+PAPER_CASES = (
+    ("Kur(5), xi=(3,1), batch 10^4, 2000 steps (target <= 8 s)",
+     lambda: TwoClass.norta(Algebraic(5.0)), 10_000, 2000, 0.05, 100),
+    ("kurtosis point Kur(5), xi=(0.7,0.3), batch 5*10^4, 1000 steps (<= 20 s)",
+     lambda: TwoClass.norta(Algebraic(5.0), xi=(0.7, 0.3)), 50_000, 1000, 0.1, 20),
+    ("NLGP(3), xi=(2,1), batch 5*10^4, 10^4 steps (28-init peak run)",
+     lambda: TwoClass.nlgp(3.0, xi=(2.0, 1.0)), 50_000, 10_000, 0.02, 20))
+
+
+def probe_default(case: int) -> float:
+    """CPU seconds of case ``case`` of :data:`PAPER_CASES` (its probe steps), default path.
+
+    Uses only the API every rfloc version has, so ``--against PYTHON`` can time an older
+    installation.
+    """
+    _, make, batch, _, lr, probe = PAPER_CASES[case]
+    task = make()
+    train_sgd(None, task, lr, 2, 100, 0, eval_size=0)
+    return timed(partial(train_sgd, None, task, lr, probe, batch, 0, eval_size=0))[1]
+
+
+def paper_scale(against: str | None) -> None:
+    """Section 4: fused against batched online SGD at LSG24's sizes (one thread)."""
+    print(f"\n4. paper-scale online SGD, one ReLU neuron, N = 40 ({machine()})")
+    for case, (label, make, batch, steps, lr, probe) in enumerate(PAPER_CASES):
+        task = make()
+        print(f"  {label}:")
+        times = {}
+        if against:
+            out = subprocess.run([against, __file__, "--probe", str(case)], check=True,
+                                 capture_output=True, text=True)
+            times["old"] = float(out.stdout) * steps / probe
+            print(f"     {against}: {times['old']:7.1f} s CPU for the run (default path)")
+        for sampler in ("fused", "batched"):
+            train_sgd(None, task, lr, 2, 100, 0, eval_size=0, sampler=sampler)   # compile
+            wall, cpu = timed(partial(train_sgd, None, task, lr, probe, batch, 0,
+                                      eval_size=0, sampler=sampler))
+            scale = steps / probe
+            times[sampler] = cpu * scale
+            print(f"     {sampler:8s} {wall * scale:7.1f} s wall, {cpu * scale:7.1f} s CPU for "
+                  f"the run ({probe * batch / cpu / 1e6:.2f} M samples per CPU-second, "
+                  f"{probe / cpu:.1f} steps/s)")
+        print(f"     fused / batched speed-up (CPU time): "
+              f"{times['batched'] / times['fused']:.2f}x"
+              + (f";  fused / old {times['old'] / times['fused']:.2f}x" if against else ""))
+
+
+def main() -> None:
+    print(machine())
     task = TwoClass.ising(n=N, J=(0.7, 0.3))
     baseline = NumpyIsing()
     w0 = xavier_init(None, N, 0.001, 0)
@@ -245,5 +319,10 @@ def main() -> None:
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--numpy-committee"]:
         print(committee_rate(int(sys.argv[2]), int(sys.argv[3]), numpy=True))
+    elif sys.argv[1:2] == ["--probe"]:
+        print(probe_default(int(sys.argv[2])))
     else:
-        main()
+        against = sys.argv[sys.argv.index("--against") + 1] if "--against" in sys.argv else None
+        if "--paper" not in sys.argv:
+            main()
+        paper_scale(against)
