@@ -91,9 +91,9 @@ class Outcome(NamedTuple):
 
 
 def run(w0: np.ndarray, rhs: RhsArgs, tab: TableauArgs, plan: FixedPlan | AdaptivePlan,
-        out: Outcome, blocks: tuple[int, int]) -> None:
+        out: Outcome, blocks: tuple[int, int], threads: int) -> None:
     """Run the driver of ``plan``'s kind on ``w0`` (M, N) with ``blocks = (rows per block,
-    Numba threads)``.
+    Numba threads to use)``, ``threads`` the Numba threads available.
 
     The blocks run in a ``prange`` loop, whose arguments Numba passes as plain, flat tuples
     (not named or nested ones); the loop body rebuilds the named tuples. Arrays inside that
@@ -102,7 +102,7 @@ def run(w0: np.ndarray, rhs: RhsArgs, tab: TableauArgs, plan: FixedPlan | Adapti
     """
     block, workers = blocks
     amp, prods = tuple(rhs.amp), tuple(rhs.products)
-    with _threads(workers):
+    with _threads(workers, threads):
         if isinstance(plan, FixedPlan):
             _fixed(w0, rhs.p, rhs.collapse2, amp, prods, tuple(tab), tuple(plan), tuple(out),
                    block)
@@ -112,9 +112,9 @@ def run(w0: np.ndarray, rhs: RhsArgs, tab: TableauArgs, plan: FixedPlan | Adapti
 
 
 @contextlib.contextmanager
-def _threads(workers: int) -> Iterator[None]:
-    """Use at most ``workers`` Numba threads: idle threads would still have to join."""
-    before = numba.get_num_threads()
+def _threads(workers: int, before: int) -> Iterator[None]:
+    """Use at most ``workers`` of the ``before`` Numba threads: idle threads would still have
+    to join."""
     if workers >= before:
         yield
         return

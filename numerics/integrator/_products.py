@@ -38,11 +38,15 @@ FFT_MIN_N = 256
 """With ``"auto"``, circulant covariances multiply by FFT from this N on (below it, Markov
 covariances are tried first)."""
 
+_NO_MATS, _NO_TRI = np.zeros((0, 0)), np.zeros((0, markov.ROWS, 0))  # never written
+_NO_DIMS = np.zeros(0, dtype=np.int64)
+
+
 def _args(kind: int, mats: np.ndarray | None = None, tri: np.ndarray | None = None,
           dims: tuple[int, ...] = ()) -> ProductArgs:
-    return ProductArgs(kind, np.zeros((0, 0)) if mats is None else np.ascontiguousarray(mats),
-                       np.zeros((0, markov.ROWS, 0)) if tri is None else tri,
-                       np.array(dims, dtype=np.int64))
+    return ProductArgs(kind, _NO_MATS if mats is None else np.ascontiguousarray(mats),
+                       _NO_TRI if tri is None else tri,
+                       np.array(dims, dtype=np.int64) if dims else _NO_DIMS)
 
 
 class Products:

@@ -67,8 +67,10 @@ class SavePlan:
             steps = _on_grid(times, dt, t_end, n_total) if fixed else None
             if steps is not None:
                 times = np.where(steps == n_total, t_end, steps * dt)
+        elif save.every is None:  # the start and the end
+            times, steps = np.array([0.0, t_end]), np.array([0, n_total]) if fixed else None
         else:
-            stride = save.every or n_total
+            stride = save.every
             if n_total // stride > max_steps:
                 raise ParameterError(
                     f"save_every = {save.every} gives {n_total // stride} saves, more than "

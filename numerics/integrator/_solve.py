@@ -153,7 +153,7 @@ def _run(ode: EffectiveODE, tableau: Tableau, w: np.ndarray, products: Products,
         run_plan = drivers.AdaptivePlan(params["dt"], plan.times, max_steps,
                                         controller.kernel_args(tableau))
         blocks = products.adaptive_blocks(rows, threads)
-    drivers.run(w, rhs, tableau.kernel_args(), run_plan, res, blocks)
+    drivers.run(w, rhs, tableau.kernel_args(), run_plan, res, blocks, threads)
     return res
 
 
