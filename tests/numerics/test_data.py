@@ -444,8 +444,8 @@ def test_callable_radial_and_bad_params_cannot_be_rebuilt():
 def test_registry_rebuilds_every_model_with_constructor_defaults():
     from rfloc.numerics.data._registry import models
 
-    assert models() == ["elliptical", "gaussian-clone", "gaussian-process", "ising", "nlgp",
-                        "norta", "two-class"]
+    assert models() == ["elliptical", "empirical", "gaussian-clone", "gaussian-process",
+                        "ising", "natural-patches", "nlgp", "norta", "two-class"]
     nlgp = D.from_params({"model": "nlgp", "n": 10, "xi": 1.0, "g": 2.0})      # dim omitted
     assert nlgp.params == D.NLGP(10, 1.0, 2.0).params
     shell = D.from_params({"model": "elliptical", "n": 10, "xi": 1.0})
