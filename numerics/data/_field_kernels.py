@@ -31,14 +31,15 @@ __all__ = ["circulant_root", "draw_field", "field_rows", "table_pixels", "wrap_l
 
 @kernel(inline="always")
 def wrap_line(src: np.ndarray, start: int, stride: int, n: int, half: int,
-          pad: np.ndarray) -> None:
-    """``pad[k] = src[start + ((k - half) mod n) * stride]`` for ``k < n + 2 half``."""
-    j = (n - half % n) % n
-    for k in range(pad.shape[0]):
-        pad[k] = src[start + j * stride]
-        j += 1
-        if j == n:
-            j = 0
+              pad: np.ndarray) -> None:
+    """``pad[k] = src[start + ((k - half) mod n) * stride]`` for ``k < n + 2 half``
+    (``half <= n``): the line, with ``half`` wrapped entries before and after it."""
+    for k in range(half):
+        pad[k] = src[start + (n - half + k) * stride]
+    for k in range(n):
+        pad[half + k] = src[start + k * stride]
+    for k in range(half):
+        pad[half + n + k] = src[start + k * stride]
 
 
 @sums
