@@ -217,7 +217,7 @@ def main() -> None:
         nlgp = D.NLGP(side, 3.0, g, dim)
         r_ours, r_chol = rates([lambda m, model=nlgp: model.sample(m, gen),
                                 cholesky_sampler(nlgp.latent_covariance, erf_map(g))], m)
-        print(f"NLGP {label:22s} rfloc FFT {r_ours:9.3g} samples/s | dense Cholesky "
+        print(f"NLGP {label:22s} rfloc     {r_ours:9.3g} samples/s | dense Cholesky "
               f"{r_chol:9.3g} -> x{r_ours / r_chol:.1f}")
         kernel = cov.gaussian_kernel(side, 3.0, dim=dim)
         gp = D.GaussianProcess(kernel, dim=dim)
