@@ -79,6 +79,10 @@ class Task(Protocol):
         ...
 
 
+#: the most weights :func:`xavier_init` draws (beyond: a typo, not a network)
+MAX_INIT_ENTRIES = 2**30
+
+
 def xavier_init(k: int | None, n: int, init_scale: float = REFERENCE_INIT_SCALE,
                 rng: np.random.Generator | int | np.random.SeedSequence | None = None,
                 ) -> np.ndarray:
@@ -101,10 +105,19 @@ def xavier_init(k: int | None, n: int, init_scale: float = REFERENCE_INIT_SCALE,
     Returns
     -------
     ndarray, shape (k, n), or (n,) when ``k`` is None
+
+    Raises
+    ------
+    ParameterError
+        Non-positive sizes or scale, or more than :data:`MAX_INIT_ENTRIES` weights.
     """
     n = check_int("n", n, minimum=1)
     fan_out = 1 if k is None else check_int("k", k, minimum=1)
     scale = check_positive("init_scale", init_scale)
+    if fan_out * n > MAX_INIT_ENTRIES:
+        raise ParameterError(f"k * n = {fan_out * n:.3g} weights exceed {MAX_INIT_ENTRIES:.0e} "
+                             f"({MAX_INIT_ENTRIES * 8 / 2**30:.0f} GiB of float64); reduce k "
+                             "or n")
     std = np.sqrt(scale * 2.0 / (n + fan_out))
     shape = (n,) if k is None else (fan_out, n)
     return std * as_generator(rng).standard_normal(shape)

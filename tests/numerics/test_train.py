@@ -467,3 +467,8 @@ def test_divergence_stops_with_the_step_and_keeps_the_saves():
                     on_failure="return")
     assert ret.status == "diverged" and not ret.ok
     np.testing.assert_array_equal(ret.w, traj.w)
+
+
+def test_xavier_init_refuses_absurd_sizes_before_allocating():
+    with pytest.raises(ParameterError, match="weights exceed"):
+        xavier_init(None, 10**12)
