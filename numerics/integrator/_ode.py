@@ -106,6 +106,12 @@ class EffectiveODE:
         r""":math:`\bar\Sigma = p\,\Sigma_1 + (1-p)\,\Sigma_0` (N, N)."""
         return self.p * self.cov1 + (1.0 - self.p) * self.cov0
 
+    @cached_property
+    def decay_rate(self) -> float:
+        r"""Largest eigenvalue :math:`\lambda_{\max}(\bar\Sigma)`: the fastest decay of the
+        linear part :math:`-\bar\Sigma w` (the amplifier term is bounded)."""
+        return float(np.linalg.eigvalsh(self.covbar)[-1])
+
     def rhs(self, w: np.ndarray) -> np.ndarray:
         """:func:`effective_rhs` of ``w`` (..., N) with the exact amplifier table."""
         return effective_rhs(w, self.cov1, self.covbar, self.p, self.table)

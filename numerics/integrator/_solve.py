@@ -3,6 +3,7 @@ save specification and a products kind, into a :class:`~rfloc.numerics.trajector
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
@@ -120,7 +121,8 @@ def solve(ode: EffectiveODE, solver: Tableau | str, w0: Any, t_end: float, dt: f
         res, stats["rhs_evals"], reason = solve_scipy(ode, w, plan.times, controller)
         stats["steps"] = stats["rejected"] = None
     else:
-        res, reason = _run(ode, tableau, w, chosen, controller, plan, max_steps, params), ""
+        res = _run(ode, tableau, w, chosen, controller, plan, max_steps, params)
+        reason = _unstable(ode, tableau, res, plan.times, dt, fixed)
         stats["steps"], stats["rejected"] = res.steps.tolist(), res.rejected.tolist()
     status, message = _failure(res, reason, batched, ode.collapse_tol, max_steps)
     if batched:
@@ -176,6 +178,54 @@ def _failure(res: drivers.Outcome, reason: str, batched: bool, collapse_tol: flo
     if bad.size > 1:
         message += f" ({bad.size} of {rows} initial conditions failed)"
     return code, message
+
+
+#: a field whose |covbar w| exceeds this many times its scale has diverged (see _unstable)
+GROWTH_LIMIT = 1e3
+
+
+def _unstable(ode: EffectiveODE, tableau: Tableau, res: drivers.Outcome, times: np.ndarray,
+              dt: float, fixed: bool) -> str:
+    r"""Mark fields that grew far beyond any solution's scale as diverged; the reason, or "".
+
+    A solution of :math:`\dot w = p\varphi - \bar\Sigma w` keeps
+    :math:`\|\bar\Sigma w\|` within :math:`\max(\|\bar\Sigma w_0\|, p\sqrt N E|X|)`
+    up to transients (the amplifier term is bounded by :math:`E|X| = \varphi(1)`, the linear
+    term only decays). A field whose saved :math:`\|\bar\Sigma w\|` exceeds
+    :data:`GROWTH_LIMIT` times that scale was made to grow by the steps, not by the ODE —
+    e.g. fixed steps beyond the method's stability bound
+    (:attr:`Tableau.stability_bound` over :math:`\lambda_{\max}(\bar\Sigma)`); it gets
+    status ``diverged`` at the first such save, and NaN from there on. Only fixed steps
+    beyond the linear part's stability bound are checked (within it, and under error
+    control, steps cannot outgrow the ODE); the Gershgorin bound (largest absolute row sum)
+    spares the eigenvalue computation when it already shows the steps are stable.
+    """
+    bound = tableau.stability_bound
+    if not fixed or dt * float(np.max(np.sum(np.abs(ode.covbar), axis=1))) <= bound or \
+            dt * ode.decay_rate <= bound:
+        return ""
+    ok = np.flatnonzero(res.status == Status.OK)
+    if ok.size == 0:
+        return ""
+    rows = res.out[:, ok, :]                                          # (T, m, N)
+    size = np.linalg.norm(rows @ ode.covbar, axis=2)                  # |covbar w|, (T, m)
+    floor = ode.p * math.sqrt(ode.n) * abs(float(ode.table(np.array([1.0]))[0]))
+    limit = GROWTH_LIMIT * np.maximum(size[0], floor)
+    over = size > limit
+    hit = np.flatnonzero(over.any(axis=0))
+    if hit.size == 0:
+        return ""
+    for j in hit:
+        first = int(np.argmax(over[:, j]))
+        r = ok[j]
+        res.status[r] = Status.DIVERGED
+        res.fail_time[r] = times[first]
+        res.fail_step[r] = round(times[first] / dt) if fixed else -1
+        res.out[first:, r, :] = np.nan
+    return (f"|covbar w| grew over {GROWTH_LIMIT:g} times its scale (no solution of the "
+            f"ODE does): dt * lambda_max(covbar) = {dt * ode.decay_rate:.4g} exceeds "
+            f"{tableau.name}'s stability bound {bound:.4g}; use dt <= "
+            f"{bound / ode.decay_rate:.4g} or an adaptive method")
 
 
 def _check_solver(solver: Tableau | str) -> Tableau | None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction as F
+from functools import cached_property
 
 import numpy as np
 
@@ -60,6 +61,29 @@ class Tableau:
     def kernel_args(self) -> TableauArgs:
         """The arrays the Numba step kernels read."""
         return TableauArgs(self.a, self.b, self.e, self.fsal)
+
+    def stability(self, z: float) -> float:
+        r"""Stability function :math:`R(z) = 1 + z\,b^\top (I - zA)^{-1}\mathbf 1` at real
+        :math:`z`: one step of :math:`\dot y = \lambda y` multiplies :math:`y` by
+        :math:`R(h\lambda)`."""
+        s = self.b.size
+        stages = np.linalg.solve(np.eye(s) - z * self.a, np.ones(s))
+        return float(1.0 + z * self.b @ stages)
+
+    @cached_property
+    def stability_bound(self) -> float:
+        r"""Largest :math:`x` with :math:`|R(-y)| \le 1` for all :math:`0 \le y \le x`:
+        fixed steps of a linear decay at rate :math:`\lambda` stay bounded iff
+        :math:`h\lambda \le x` (2 for Euler, 2.7853 for RK4)."""
+        grid = np.arange(1, 20_001) * 1e-3                 # y in (0, 20]
+        bad = np.flatnonzero([abs(self.stability(-y)) > 1.0 + 1e-12 for y in grid])
+        if bad.size == 0:
+            return float(grid[-1])
+        lo, hi = (0.0 if bad[0] == 0 else grid[bad[0] - 1]), grid[bad[0]]
+        for _ in range(50):                                # bisect to the crossing
+            mid = 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if abs(self.stability(-mid)) <= 1.0 else (lo, mid)
+        return lo
 
 
 def _tableau(name: str, order: int, a: list[list[F]], b: list[F],
