@@ -17,6 +17,7 @@ from rfloc.numerics.data import (
 )
 from rfloc.numerics.integrate import integrate_effective
 from rfloc.numerics.integrator import ConstantStep, Controller, EffectiveODE, SaveAt, solve
+from rfloc.numerics.ising_population import ising_population_gradient
 from rfloc.numerics.status import Status
 from rfloc.numerics.train import train_sgd, train_sgd_seeds, xavier_init
 from rfloc.numerics.trajectory import Trajectory
@@ -39,6 +40,7 @@ __all__ = [
     "data",
     "gaussian_clone",
     "integrate_effective",
+    "ising_population_gradient",
     "laws",
     "metrics",
     "solve",

@@ -13,7 +13,11 @@ Figures (Agg canvas, no pyplot state):
   ``rf_evolution_<case>.png`` (RF heatmaps over time, ODE and SGD side by side);
 - ``ipr`` — ``ipr_vs_kappa.png`` (final IPR against the exact excess kurtosis, κ = ∞ at
   the right edge, the localization threshold);
-- ``committee`` — ``committee_rfs_<case>.png`` (the final RF of every unit and its IPR).
+- ``committee`` — ``committee_rfs_<case>.png`` (the final RF of every unit and its IPR);
+- ``ising-exact`` — ``three_way_<case>.png`` (RF heatmaps of effective ODE, exact flow and
+  SGD; mean IPR and ODE–exact cosine over time);
+- ``ica`` — ``ica_vs_kappa.png`` (ICA filters' and the single neuron's IPR against κ) and
+  ``ica_filters_<case>.png``.
 
 Every RF drawn is rolled on the ring so that its final peak sits in the central pixel
 (:func:`centre_on_peak`).
@@ -39,7 +43,9 @@ from rfloc import io
 from rfloc.validation.results import (
     CaseResult,
     CommitteeSummary,
+    IcaSummary,
     IprSummary,
+    IsingExactSummary,
     Mean,
     PeaksSummary,
     Rate,
@@ -60,7 +66,8 @@ LSG24_PEAK_COUNTS: tuple[tuple[str, tuple[int, int], tuple[int, int]], ...] = (
 #: RF heatmaps drawn per peaks case (the first initial conditions)
 HEATMAP_INITS = 3
 
-_S = TypeVar("_S", PeaksSummary, IprSummary, CommitteeSummary)
+_S = TypeVar("_S", PeaksSummary, IprSummary, CommitteeSummary, IsingExactSummary,
+             IcaSummary)
 _CMAP = mpl.colormaps["RdBu_r"].with_extremes(bad="0.75")
 _CLASS_KEYS = (("J", "J"), ("xi", "ξ"), ("g", "g"), ("marginal", "marginal"),
                ("radial", "radial"), ("nu", "ν"))
@@ -87,7 +94,8 @@ def write(results: Results, folder: Path) -> Path:
     spec = results.spec
     md = [*_header(results), *_claim(spec), *_scale(spec)]
     for kind, section in (("peaks", _peaks_section), ("ipr", _ipr_section),
-                          ("committee", _committee_section)):
+                          ("committee", _committee_section),
+                          ("ising-exact", _ising_exact_section), ("ica", _ica_section)):
         cases = [c for c in results.cases if c.summary.kind == kind]
         if cases:
             md += section(spec, cases, folder)
@@ -640,4 +648,144 @@ def _committee_figure(case: CaseResult, cfg: dict[str, Any]) -> Figure:
     right.legend(fontsize=7)
     fig.suptitle(f"{case.label}: committee RFs — {_data_text(case.task)}; {_run_text(cfg)}, "
                  f"{cfg['network'].get('activation', 'relu')}", fontsize=10)
+    return fig
+
+
+# ------------------------------------------------------------------------ ising-exact
+_EXACT_ROWS = (  # (table row, summary field prefix)
+    ("effective ODE vs exact population flow", "theory_exact"),
+    ("exact population flow vs SGD", "exact_sim"),
+    ("effective ODE vs SGD", "theory_sim"),
+    ("noise floor: SGD vs a second SGD run from the same w0", "noise_floor"),
+)
+
+
+def _ising_exact_section(spec: dict[str, Any], cases: list[CaseResult],
+                         folder: Path) -> list[str]:
+    md = ["## Effective ODE, exact population flow and SGD on Ising rings", "",
+          "The exact flow integrates dw/dt = 2p E₁[x Θ(w·x)] − Σ̄w with the population term "
+          "computed through the transfer matrix (docs/theory.md §7), with the ODE's method "
+          "and step; final peaks are argmax |w|. The departure time is the first time the "
+          "cosine between effective ODE and exact flow falls below 0.99.", ""]
+    for case in cases:
+        cfg = _case_config(spec, case)
+        s = _summary(case, IsingExactSummary)
+        rows = [(name, str(getattr(s, key)), str(getattr(s, f"{key}_within_1")))
+                for name, key in _EXACT_ROWS]
+        fig = _save(_three_way_figure(case, cfg), folder / f"three_way_{case.label}.png")
+        md += [*_case_heading(case), f"{_run_text(cfg)}; {len(case.runs)} initial conditions.",
+               "", *_table(["final peaks", "exact", "within ±1 pixel"], rows), "",
+               f"- Final IPR, mean ± SE: effective ODE {_mean(s.ipr_theory)}, exact flow "
+               f"{_mean(s.ipr_exact)}, SGD {_mean(s.ipr_sim)}.",
+               f"- ODE departs from the exact flow (cosine < 0.99) in {s.departed}; departure "
+               f"time mean {_mean(s.t_departure)}, median {_num(s.t_departure_median)}.", "",
+               f"![three-way comparison, case {case.label}]({fig})", ""]
+    return md
+
+
+def _three_way_figure(case: CaseResult, cfg: dict[str, Any]) -> Figure:
+    runs = case.runs[:2]
+    sides = (("theory", "effective ODE"), ("exact", "exact flow"), ("sim", "SGD"))
+    fig = _figure(12.0, 2.6 * len(runs) + 3.0)
+    grid = fig.add_gridspec(len(runs) + 1, 3)
+    for i, run in enumerate(runs):
+        t = np.asarray(run["t"], dtype=np.float64)
+        for j, (side, title) in enumerate(sides):
+            ax = fig.add_subplot(grid[i, j])
+            w = np.asarray(run[f"w_{side}"], dtype=np.float64)[: len(t)]
+            rolled, pixels = centre_on_peak(w, run[f"peak_{side}"])
+            ax.pcolormesh(_cell_edges(t), np.arange(len(pixels) + 1) - 0.5,
+                          np.ma.masked_invalid(_per_row_scaled(rolled).T), cmap=_CMAP,
+                          vmin=-1, vmax=1)
+            _pixel_ticks(ax, pixels, "y")
+            ax.set_title(f"init {i}, {title}: peak {run[f'peak_{side}']}, "
+                         f"IPR {_num(run.get(f'ipr_{side}'))}", fontsize=8)
+            ax.set_xlabel("t = lr · step", fontsize=8)
+    left, right = fig.add_subplot(grid[-1, :2]), fig.add_subplot(grid[-1, 2])
+    t = np.asarray(case.runs[0]["t"], dtype=np.float64)
+    for side, title in sides:
+        ipr = np.array([np.sum(np.asarray(r[f"w_{side}"])[: len(t)] ** 4, axis=-1)
+                        / np.sum(np.asarray(r[f"w_{side}"])[: len(t)] ** 2, axis=-1) ** 2
+                        for r in case.runs])
+        left.plot(t, ipr.mean(axis=0), label=f"{title} (mean over inits)")
+    left.set_xlabel("t = lr · step")
+    left.set_ylabel("IPR")
+    left.legend(fontsize=7)
+    cos = np.array([np.asarray(r["cosine_theory_exact"], dtype=np.float64)[: len(t)]
+                    for r in case.runs])
+    right.plot(t, cos.T, color="0.6", lw=0.6)
+    right.plot(t, np.median(cos, axis=0), color="k", label="median")
+    right.axhline(0.99, color="r", ls="--", lw=0.8, label="0.99")
+    right.set_xlabel("t = lr · step")
+    right.set_ylabel("cosine(ODE, exact flow)")
+    right.legend(fontsize=7)
+    fig.suptitle(f"{case.label}: {_data_text(case.task)}; {_run_text(cfg)}", fontsize=10)
+    return fig
+
+
+# -------------------------------------------------------------------------------- ica
+def _ica_section(spec: dict[str, Any], cases: list[CaseResult],
+                 folder: Path) -> list[str]:
+    rows = []
+    for c in cases:
+        s = _summary(c, IcaSummary)
+        rows.append([f"`{c.label}`", _data_text(c.task), _num(s.excess_kurtosis), s.fun,
+                     _mean(s.ipr_ica), str(s.localized_ica), "yes" if s.converged else "no",
+                     _mean(s.ipr_sim), _mean(s.ipr_theory)])
+    cfgs = [_case_config(spec, c) for c in cases]
+    fig = _save(_ica_kappa_figure(cases, cfgs), folder / "ica_vs_kappa.png")
+    md = ["## ICA filters beside the single neuron (LSG24's ICA extension)", "",
+          "FastICA (scikit-learn) is fitted on the labelled inputs; each unmixing filter is "
+          "scored by its IPR, and a filter counts as localized above 4/N. κ is the exact "
+          "excess kurtosis of the class-1 pixel marginal.", "",
+          *_table(["case", "data", "κ", "contrast", "IPR ICA filters", "localized filters",
+                   "converged", "IPR SGD (1 neuron)", "IPR ODE"], rows), "",
+          f"![IPR against kappa, ICA and single neuron]({fig})", ""]
+    for case in cases:
+        name = _save(_ica_filters_figure(case), folder / f"ica_filters_{case.label}.png")
+        md += [f"![ICA filters, case {case.label}]({name})", ""]
+    return md
+
+
+def _ica_kappa_figure(cases: list[CaseResult], cfgs: list[dict[str, Any]]) -> Figure:
+    sums = [_summary(c, IcaSummary) for c in cases]
+    x, x_inf = _kappa_positions([float(s.excess_kurtosis) if s.excess_kurtosis is not None
+                                 else 0.0 for s in sums])
+    fig = _figure(7.5, 4.5)
+    ax = fig.add_subplot()
+    ax.set_xscale("symlog", linthresh=1.0)
+    for attr, marker, name in (("ipr_ica", "D", "ICA filters"), ("ipr_sim", "o", "SGD, 1 neuron"),
+                               ("ipr_theory", "s", "effective ODE")):
+        means = [getattr(s, attr) for s in sums]
+        y = [np.nan if m.mean is None else m.mean for m in means]
+        err = [0.0 if m.se is None else m.se for m in means]
+        ax.errorbar(x, y, yerr=err, fmt=marker, capsize=3, label=f"{name} (mean ± SE)",
+                    alpha=0.85)
+    for c, xi, s in zip(cases, x, sums, strict=True):
+        if s.ipr_ica.mean is not None:
+            ax.annotate(c.label, (xi, s.ipr_ica.mean), fontsize=6, textcoords="offset points",
+                        xytext=(3, 3))
+    ax.axhline(sums[0].threshold, color="k", ls="--", lw=0.8, label="4/N")
+    _kappa_ticks(ax, x, x_inf)
+    ax.set_xlabel("exact excess kurtosis κ of the class-1 pixel marginal (symlog axis)")
+    ax.set_ylabel("IPR")
+    ax.legend(fontsize=7)
+    ax.set_title(f"ICA filters and one ReLU neuron — {_run_text(*cfgs)}", fontsize=9)
+    return fig
+
+
+def _ica_filters_figure(case: CaseResult) -> Figure:
+    w = np.atleast_2d(np.asarray(case.runs[0]["filters"], dtype=np.float64))
+    rolled = np.array([centre_on_peak(row, int(np.argmax(np.abs(row))))[0] for row in w])
+    order = np.argsort(-np.asarray(case.runs[0]["ipr"], dtype=np.float64))
+    fig = _figure(8.0, 1.5 + 0.12 * len(w))
+    ax = fig.add_subplot()
+    im = ax.imshow(_per_row_scaled(rolled[order]), aspect="auto", cmap=_CMAP, vmin=-1,
+                   vmax=1, interpolation="nearest")
+    fig.colorbar(im, ax=ax, label="filter / max |filter|")
+    ax.set_xlabel("pixel, rolled so that each filter's peak is central")
+    ax.set_ylabel("filter (by IPR, highest first)")
+    s = _summary(case, IcaSummary)
+    ax.set_title(f"{case.label}: ICA filters ({s.fun}), IPR {_mean(s.ipr_ica)} — "
+                 f"{_data_text(case.task)}", fontsize=9)
     return fig

@@ -2,7 +2,8 @@ r"""The results schema: one typed, versioned document per run of a spec (``resul
 
 Every protocol writes the same top level — the resolved spec, provenance, and one
 :class:`CaseResult` per variant — and only the ``summary`` differs by protocol kind
-(:class:`PeaksSummary`, :class:`IprSummary`, :class:`CommitteeSummary`). Per-task outputs
+(:class:`PeaksSummary`, :class:`IprSummary`, :class:`CommitteeSummary`,
+:class:`IsingExactSummary`, :class:`IcaSummary`). Per-task outputs
 (trajectories, per-init peaks) are kept once, under each case's ``runs``. The JSON Schema
 of this document ships with the package (``rfloc/validation/results.schema.json``,
 :func:`json_schema`).
@@ -33,7 +34,9 @@ __all__ = [
     "SCHEMA",
     "CaseResult",
     "CommitteeSummary",
+    "IcaSummary",
     "IprSummary",
+    "IsingExactSummary",
     "Mean",
     "PeaksSummary",
     "Provenance",
@@ -158,7 +161,44 @@ class CommitteeSummary(_Record):
     accuracy: float | None
 
 
-Summary = Annotated[PeaksSummary | IprSummary | CommitteeSummary, Field(discriminator="kind")]
+class IsingExactSummary(_Record):
+    """Ising rings: pairwise peak agreement of effective ODE, exact flow and SGD."""
+
+    kind: Literal["ising-exact"] = "ising-exact"
+    theory_exact: Rate = Field(description="effective ODE final peak == exact flow's")
+    theory_exact_within_1: Rate
+    exact_sim: Rate = Field(description="exact flow final peak == SGD's")
+    exact_sim_within_1: Rate
+    theory_sim: Rate = Field(description="effective ODE final peak == SGD's")
+    theory_sim_within_1: Rate
+    noise_floor: Rate = Field(description="SGD == a second SGD run from the same w0")
+    noise_floor_within_1: Rate
+    ipr_theory: Mean
+    ipr_exact: Mean
+    ipr_sim: Mean
+    departed: Rate = Field(description="runs whose ODE-exact cosine fell below 0.99")
+    t_departure: Mean = Field(description="first time the ODE-exact cosine is below 0.99, "
+                                          "over the runs that departed")
+    t_departure_median: float | None
+
+
+class IcaSummary(_Record):
+    """FastICA filters' localization for one data model, beside the single neuron's."""
+
+    kind: Literal["ica"] = "ica"
+    excess_kurtosis: float | None = Field(
+        description="exact excess kurtosis of the class-1 pixel marginal (inf: E X^4 = inf)")
+    fun: str = Field(description="the FastICA contrast used")
+    ipr_ica: Mean = Field(description="IPR of the ICA filters, mean over filters")
+    localized_ica: Rate = Field(description="filters with IPR above the threshold")
+    converged: bool
+    ipr_sim: Mean
+    ipr_theory: Mean
+    threshold: float
+
+
+Summary = Annotated[PeaksSummary | IprSummary | CommitteeSummary | IsingExactSummary
+                    | IcaSummary, Field(discriminator="kind")]
 
 
 class CaseResult(_Record):

@@ -34,7 +34,9 @@ from rfloc.validation.executor import Task, TaskStore, run_tasks
 from rfloc.validation.results import (
     CaseResult,
     CommitteeSummary,
+    IcaSummary,
     IprSummary,
+    IsingExactSummary,
     Mean,
     PeaksSummary,
     Rate,
@@ -44,7 +46,10 @@ from rfloc.validation.results import (
 from rfloc.validation.spec import Case, Spec, SpecError
 from rfloc.validation.tasks import (
     RESULTS_VERSION,
+    ica_contrast,
+    ica_task,
     ipr_task,
+    ising_exact_task,
     many_task,
     peak_task,
     two_output_task,
@@ -272,8 +277,78 @@ def _committee_summary(run: dict, threshold: float) -> CommitteeSummary:
                             threshold=threshold, agrees=agrees, accuracy=run.get("accuracy"))
 
 
+def _plan_ising_exact(case: Case, task: TwoClass, index: int, seed: int) -> Plan:
+    _single_neuron(case)
+    tr, proto = case.training, case.protocol
+    if tr.mode != "online" or task.params["positive"]["model"] != "ising" \
+            or task.params["negative"]["model"] != "ising":
+        raise SpecError(f"variant {case.label!r}: protocol 'ising-exact' needs Ising rings "
+                        "for both classes (data.model = 'ising') and online training")
+    w0s = initial_conditions(task.n, proto.inits, tr.init_scale, seed, index)
+    tasks = [Task(f"ising-exact-v{RESULTS_VERSION}-{case.label}-{i:03d}", ising_exact_task, {
+        "task_params": task.params, "w0": w0.tolist(), "lr": tr.lr, "steps": tr.steps,
+        "batch_size": tr.batch_size, "seed": to_json(stream(seed, index, i, Purpose.TRAIN)),
+        "save_every": tr.save_every or _save_every(tr.steps), "theory": _theory(case),
+        "tol": proto.tol})
+        for i, w0 in enumerate(w0s)]
+    return Plan(case, task, tasks, _summarize_ising_exact)
+
+
+def _summarize_ising_exact(runs: list[dict]) -> IsingExactSummary:
+    def rate(a: str, b: str, tol: int) -> Rate:
+        return Rate.of([abs(r[f"offset_{a}_{b}"]) <= tol for r in runs])
+
+    times = [r["t_departure"] for r in runs if r["t_departure"] is not None]
+    return IsingExactSummary(
+        theory_exact=rate("theory", "exact", 0), theory_exact_within_1=rate("theory", "exact", 1),
+        exact_sim=rate("exact", "sim", 0), exact_sim_within_1=rate("exact", "sim", 1),
+        theory_sim=rate("theory", "sim", 0), theory_sim_within_1=rate("theory", "sim", 1),
+        noise_floor=rate("sim", "sim_repeat", 0),
+        noise_floor_within_1=rate("sim", "sim_repeat", 1),
+        ipr_theory=Mean.of([r["ipr_theory"] for r in runs]),
+        ipr_exact=Mean.of([r["ipr_exact"] for r in runs]),
+        ipr_sim=Mean.of([r["ipr_sim"] for r in runs]),
+        departed=Rate.of([r["t_departure"] is not None for r in runs]),
+        t_departure=Mean.of(times),
+        t_departure_median=float(np.median(times)) if times else None)
+
+
+def _plan_ica(case: Case, task: TwoClass, index: int, seed: int) -> Plan:
+    _single_neuron(case)
+    tr, proto = case.training, case.protocol
+    kappa = class1_kappa(task)
+    finite = kappa if math.isfinite(kappa) else None
+    fun = ica_contrast(proto.fun, kappa)
+    tasks = [Task(f"ica-v{RESULTS_VERSION}-{case.label}", ica_task, {
+        "task_params": task.params, "samples": proto.samples, "fun": fun,
+        "seed": to_json(stream(seed, index, 0, Purpose.TRAIN)),
+        "components": proto.components, "max_iter": proto.max_iter})]
+    w0s = initial_conditions(task.n, proto.inits, tr.init_scale, seed, index)
+    tasks += [Task(f"ipr-v{RESULTS_VERSION}-{case.label}-{i:03d}", ipr_task, {
+        "task_params": task.params, "w0": [w0.tolist()], "lr": tr.lr, "steps": tr.steps,
+        "batch_size": tr.batch_size, "seed": to_json(stream(seed, index, i + 1, Purpose.TRAIN)),
+        "kappa": finite, "theory": _theory(case), "cubic": False,
+        "full_batch": tr.mode == "full-batch"})
+        for i, w0 in enumerate(w0s)]
+    threshold = metrics.localized_ipr(task.n)
+
+    def summarize(runs: list[dict]) -> IcaSummary:
+        ica, single = runs[0], runs[1:]
+        return IcaSummary(
+            excess_kurtosis=kappa, fun=fun, ipr_ica=Mean.of(ica["ipr"]),
+            localized_ica=Rate.of([v > threshold for v in ica["ipr"]]),
+            converged=ica["converged"],
+            ipr_sim=Mean.of([v for r in single for v in r["ipr_sim_runs"]]),
+            ipr_theory=Mean.of([v for r in single for v in r["ipr_theory_runs"]]),
+            threshold=threshold)
+
+    return Plan(case, task, tasks, summarize)
+
+
 _PLANNERS: dict[str, Callable[[Case, TwoClass, int, int], Plan]] = {
     "peaks": _plan_peaks,
     "ipr": _plan_ipr,
     "committee": _plan_committee,
+    "ising-exact": _plan_ising_exact,
+    "ica": _plan_ica,
 }

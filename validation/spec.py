@@ -51,7 +51,9 @@ __all__ = [
     "Case",
     "CommitteeProtocol",
     "DataSpec",
+    "IcaProtocol",
     "IprProtocol",
+    "IsingExactProtocol",
     "NetworkSpec",
     "PeaksProtocol",
     "Scale",
@@ -167,8 +169,29 @@ class CommitteeProtocol(_Table):
     ode_dt: PositiveFloat = Field(0.05, description="its step (rk4) or first trial step")
 
 
-Protocol = Annotated[PeaksProtocol | IprProtocol | CommitteeProtocol,
-                     Field(discriminator="kind")]
+class IsingExactProtocol(_Table):
+    """Ising rings: effective ODE against the exact population flow against SGD."""
+
+    kind: Literal["ising-exact"]
+    inits: int = Field(28, ge=1, le=100_000)
+    tol: PositiveFloat = Field(1e-4, description="error of the exact population term, "
+                                                 "per component")
+
+
+class IcaProtocol(_Table):
+    """FastICA filters' IPR per variant, beside the single neuron's (LSG24's ICA)."""
+
+    kind: Literal["ica"]
+    samples: int = Field(20_000, ge=100, le=MAX_BATCH, description="inputs ICA is fitted on")
+    components: int | None = Field(None, ge=1, description="filters (default: N)")
+    fun: Literal["auto", "logcosh", "exp", "cube"] = Field(
+        "auto", description="FastICA contrast; auto: cube for kappa < 0, exp otherwise")
+    inits: int = Field(2, ge=0, le=100_000, description="single-neuron runs beside ICA")
+    max_iter: int = Field(200, ge=1, le=100_000, description="FastICA iterations at most")
+
+
+Protocol = Annotated[PeaksProtocol | IprProtocol | CommitteeProtocol | IsingExactProtocol
+                     | IcaProtocol, Field(discriminator="kind")]
 
 
 class Variant(_Table):
@@ -370,7 +393,8 @@ def _spec_error(exc: ValidationError, origin: str) -> SpecError:
     """One line from pydantic's first error: key path, value, what is allowed."""
     err = exc.errors(include_url=False)[0]
     loc = [str(p) for p in err["loc"]]
-    if len(loc) >= 2 and loc[0] == "protocol" and loc[1] in ("peaks", "ipr", "committee"):
+    if len(loc) >= 2 and loc[0] == "protocol" and loc[1] in (
+            "peaks", "ipr", "committee", "ising-exact", "ica"):
         del loc[1]                                    # the union's tag, not a key
     path = ".".join(loc) or "(root)"
     kind = err["type"]

@@ -20,7 +20,7 @@ import numpy as np
 
 from rfloc.errors import ParameterError
 from rfloc.numerics import laws, metrics
-from rfloc.numerics.data import Elliptical, GaussianProcess, TwoClass, from_params
+from rfloc.numerics.data import Elliptical, GaussianProcess, Ising, TwoClass, from_params
 from rfloc.numerics.integrate import integrate_effective
 from rfloc.numerics.train import train_sgd
 from rfloc.numerics.two_output import train_two_output
@@ -31,8 +31,8 @@ from rfloc.theory import AmplifierTable, Gaussian, amplifier
 #: across incompatible versions (it is part of every task name).
 RESULTS_VERSION = 2
 
-__all__ = ["RESULTS_VERSION", "cubic_table", "ipr_task", "many_task", "peak_task",
-           "theory_amplifier", "two_output_task"]
+__all__ = ["RESULTS_VERSION", "cubic_table", "ica_task", "ipr_task", "ising_exact_task",
+           "many_task", "peak_task", "theory_amplifier", "two_output_task"]
 
 
 @lru_cache(maxsize=32)
@@ -241,3 +241,107 @@ def two_output_task(task_params: dict, k: int, activation: str, bias: str, lr: f
             "loss": traj.extras["loss"][-1], "accuracy": traj.extras["accuracy"][-1],
             "status": traj.status}
 
+
+
+#: cosine similarity of the effective ODE to the exact flow below which it has departed
+DEPARTURE_COSINE = 0.99
+
+#: the peak pairs :func:`ising_exact_task` compares (effective ODE is "theory")
+PAIRS = (("theory", "exact"), ("exact", "sim"), ("theory", "sim"), ("sim", "sim_repeat"))
+
+
+def ising_exact_task(task_params: dict, w0: list[float], lr: float, steps: int,
+                     batch_size: int, seed: dict, save_every: int,
+                     theory: dict[str, Any] | None = None, tol: float = 1e-4) -> dict:
+    r"""One initial condition on Ising rings: effective ODE, exact population flow, SGD.
+
+    The effective ODE (docs/theory.md §5) and the exact flow
+    :math:`\dot w = 2p\,E_1[x\,\Theta(w\cdot x)] - \bar\Sigma w` (§7, population term
+    to ``tol`` by :func:`rfloc.numerics.ising_population_gradient`) are integrated with the
+    same method and step (``theory``; default Euler with ``dt = lr``, the SGD step in
+    expectation) and saved at every SGD step; SGD runs twice from ``w0`` on independent
+    data (the second run is the noise floor). Returns the four final peaks and IPRs, the
+    cosine of ODE and exact flow at every step and the first time it falls below
+    :data:`DEPARTURE_COSINE` (None if never), and the three trajectories at the SGD saves.
+    """
+    from rfloc.numerics.integrator import SaveAt
+    from rfloc.numerics.ising_population import PopulationFlow, solve_flow
+
+    task = from_params(task_params)
+    pos, neg = task.positive, task.negative
+    if not (isinstance(pos, Ising) and isinstance(neg, Ising)):
+        raise ParameterError("ising_exact_task needs Ising rings for both classes, got "
+                             f"{pos.describe()} and {neg.describe()}")
+    w0a = np.asarray(w0, dtype=np.float64)
+    th = {**DEFAULT_THEORY, **(theory or {})}
+    dt = lr if th["dt"] == "lr" else float(th["dt"])
+    ode = _ode(w0a, task, theory_table(task, th["amplifier"]), lr, steps, 1, th)
+    flow = PopulationFlow.ising(task.n, pos.J, neg.J, task.p, tol=tol)
+    exact = solve_flow(flow, th["method"], w0a, lr * steps, dt,
+                       saveat=SaveAt(times=lr * _save_steps(steps, 1)))
+    s_sim, s_rep = seed_sequence(seed).spawn(2)
+    sim = train_sgd(w0a, task, lr, steps, batch_size, s_sim, save_every=save_every,
+                    eval_size=1000)
+    rep = train_sgd(w0a, task, lr, steps, batch_size, s_rep, eval_size=1000)
+    cos = metrics.cosine(ode.w, exact.w)
+    below = np.flatnonzero(~(cos >= DEPARTURE_COSINE))
+    finals = {"theory": ode.final, "exact": exact.final, "sim": sim.final,
+              "sim_repeat": rep.final}
+    peaks = {k: int(metrics.peak(v)) for k, v in finals.items()}
+    at = np.rint(sim.t / lr).astype(np.int64)
+    return {
+        "w0": w0a, "ode_status": ode.status,
+        **{f"peak_{k}": v for k, v in peaks.items()},
+        **{f"ipr_{k}": float(metrics.ipr(v)) for k, v in finals.items()},
+        **{f"offset_{a}_{b}": int(metrics.ring_offset(peaks[a], peaks[b], task.n))
+           for a, b in PAIRS},
+        "t_departure": float(exact.t[below[0]]) if below.size else None,
+        "cosine_theory_exact_final": float(cos[-1]),
+        "exact_rhs_evals": exact.stats["rhs_evals"],
+        "t": sim.t, "cosine_theory_exact": cos[at],
+        "w_theory": ode.w[at], "w_exact": exact.w[at], "w_sim": sim.w,
+    }
+
+
+#: FastICA contrasts by the sign of the excess kurtosis (``fun = "auto"``)
+ICA_CONTRAST = {"sub": "cube", "super": "exp"}
+
+
+def ica_contrast(fun: str, kappa: float | None) -> str:
+    r"""The FastICA contrast: ``fun`` itself, or for ``"auto"`` ``"cube"``
+    (:math:`G(u) = u^4/4`, the kurtosis contrast) when the pixel marginal is sub-Gaussian
+    (:math:`\kappa < 0`) and ``"exp"`` (:math:`G(u) = -e^{-u^2/2}`, bounded, robust to
+    heavy tails) otherwise (Hyvärinen 1999, IEEE TNN 10:626)."""
+    if fun != "auto":
+        return fun
+    return ICA_CONTRAST["sub" if kappa is not None and kappa < 0 else "super"]
+
+
+def ica_task(task_params: dict, samples: int, fun: str, seed: dict,
+             components: int | None = None, max_iter: int = 200) -> dict:
+    r"""FastICA (scikit-learn) on ``samples`` draws of the labelled inputs ``x``.
+
+    The inputs are whitened to unit variance and unmixed, :math:`s = Wx`; each row of
+    :math:`W` (a *filter*, ``components`` of them, default N) is scored by its IPR.
+    Returns the filters (C, N), their IPRs, the iteration count and whether FastICA
+    converged within ``max_iter`` iterations (tolerance 1e-4).
+    """
+    import warnings
+
+    from sklearn.decomposition import FastICA
+    from sklearn.exceptions import ConvergenceWarning
+    from threadpoolctl import threadpool_limits
+
+    task = from_params(task_params)
+    ss = seed_sequence(seed)
+    X, _ = task.sample(samples, ss.spawn(1)[0])
+    ica = FastICA(n_components=components, fun=fun, whiten="unit-variance",
+                  max_iter=max_iter, tol=1e-4, random_state=int(ss.generate_state(1)[0]))
+    # one BLAS thread: FastICA's small products lose 4x to thread oversubscription when
+    # tasks run side by side
+    with warnings.catch_warnings(), threadpool_limits(1):
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ica.fit(X)
+    filters = ica.components_
+    return {"filters": filters, "ipr": metrics.ipr(filters), "fun": fun,
+            "n_iter": int(ica.n_iter_), "converged": bool(ica.n_iter_ < max_iter)}
