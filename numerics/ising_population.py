@@ -329,16 +329,16 @@ def solve_flow(flow: PopulationFlow, solver: Tableau | str, w0: Any, t_end: floa
     saveat = saveat or SaveAt()
     if controller is None:
         controller = Controller() if tableau.adaptive else ConstantStep()
-    fixed = isinstance(controller, ConstantStep)
-    plan = saveat.plan(t_end, dt, fixed=fixed, max_steps=max_steps)
+    plan = saveat.plan(t_end, dt, fixed=isinstance(controller, ConstantStep),
+                       max_steps=max_steps)
     w = arr.reshape(-1, flow.n).copy()
     stepper = _Stepper(flow, tableau)
-    if fixed:
-        saves = _fixed(stepper, w, dt, plan.n_steps, plan.h_last, plan.steps)
-        steps, rejected = plan.n_steps, 0
-    else:
+    if isinstance(controller, Controller):
         saves, steps, rejected = _adaptive(stepper, w, dt, plan.times, controller, tableau,
                                            max_steps)
+    else:                                       # a fixed plan has the step of every save
+        saves = _fixed(stepper, w, dt, plan.n_steps, plan.h_last, np.asarray(plan.steps))
+        steps, rejected = plan.n_steps, 0
     out = np.array(saves)
     return Trajectory(
         t=np.asarray(plan.times, dtype=np.float64), w=out if arr.ndim == 2 else out[:, 0],
