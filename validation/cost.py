@@ -6,7 +6,12 @@ N pixels, K units, full-batch size F):
 - ``peaks``: two online SGD runs and one full-batch run per init:
   :math:`M(2SB + F)` samples drawn, :math:`2MNS(2B + F)` multiply-adds of SGD;
 - ``ipr``: :math:`MSB` samples (:math:`MF` with F = B for full batch), :math:`2MNSB`;
-- ``committee``: :math:`SB` samples, :math:`2KNSB` multiply-adds.
+- ``committee``: :math:`SB` samples, :math:`2KNSB` multiply-adds;
+- ``ising-exact``: two online SGD runs per init, :math:`2MSB` samples, :math:`4MNSB`;
+- ``ica``: the ICA sample plus :math:`MSB` for the single neurons beside it.
+
+The integrators (effective ODE, exact Ising flow) and ICA's own iterations are not counted:
+at paper scale sampling and SGD dominate.
 
 The wall-time estimate times, on this machine and for each distinct task, drawing a block
 of samples and a block of SGD steps (a fraction of a second each), then scales to the
@@ -85,6 +90,12 @@ def _counts(case: Case) -> tuple[int, float, float]:
         m = proto.inits
         drawn = b if tr.mode == "full-batch" else s * b
         return m, m * drawn, 2 * m * n * s * b
+    if proto.kind == "ising-exact":                 # SGD and its repeat per init
+        m = proto.inits
+        return m, 2 * m * s * b, 4 * m * n * s * b
+    if proto.kind == "ica":                         # the ICA sample, then the neurons
+        m = proto.inits
+        return max(m, 1), proto.samples + m * s * b, 2 * m * n * s * b
     k = case.network.k
     drawn = b if tr.mode == "full-batch" else s * b
     return 1, drawn, 2 * k * n * s * b
