@@ -104,11 +104,13 @@ def _counts(case: Case) -> tuple[int, float, float]:
 def _rates(case: Case) -> tuple[float, float]:
     """Seconds per sample drawn and per multiply-add of SGD, measured for this task."""
     task = case.task()
-    return _measure(json.dumps(task.params, sort_keys=True), case.network.k)
+    sgd = {"sampler": case.training.sampler, "backend": case.training.backend}
+    return _measure(json.dumps(task.params, sort_keys=True), case.network.k,
+                    json.dumps(sgd, sort_keys=True))
 
 
 @lru_cache(maxsize=64)
-def _measure(key: str, k: int) -> tuple[float, float]:
+def _measure(key: str, k: int, sgd_key: str) -> tuple[float, float]:
     from rfloc.numerics.data import from_params
 
     task = from_params(json.loads(key))
@@ -117,11 +119,14 @@ def _measure(key: str, k: int) -> tuple[float, float]:
     t0 = time.perf_counter()
     task.sample(_CALIBRATION_SAMPLES, rng)
     draw = (time.perf_counter() - t0) / _CALIBRATION_SAMPLES
-    batch = 2000
-    train_sgd(k if k > 1 else None, task, 1e-3, 2, batch, 0)  # warm up
+    batch, opts = 2000, json.loads(sgd_key)
+    w0 = k if k > 1 else None
+    train_sgd(w0, task, 1e-3, 2, batch, 0, **opts)                 # warm up
     t0 = time.perf_counter()
-    train_sgd(k if k > 1 else None, task, 1e-3, _CALIBRATION_STEPS, batch, 0)
+    train_sgd(w0, task, 1e-3, _CALIBRATION_STEPS, batch, 0, **opts)
     total = time.perf_counter() - t0
+    if opts["sampler"] == "fused":       # samples are drawn inside the step: one rate
+        return total / (_CALIBRATION_STEPS * batch), 0.0
     sgd = max(total - _CALIBRATION_STEPS * batch * draw, 0.0)
     step = sgd / (2.0 * k * task.n * _CALIBRATION_STEPS * batch)
     return draw, step

@@ -43,7 +43,7 @@ from rfloc.validation.results import (
     Results,
     provenance,
 )
-from rfloc.validation.spec import Case, Spec, SpecError
+from rfloc.validation.spec import Case, Spec, SpecError, TrainingSpec
 from rfloc.validation.tasks import (
     RESULTS_VERSION,
     ica_contrast,
@@ -171,6 +171,18 @@ def _single_neuron(case: Case) -> None:
             f"activation = {net.activation!r}, bias = {net.bias!r}")
 
 
+def _sgd(case: Case) -> dict[str, Any]:
+    """``{"sgd": {...}}`` with the online SGD options that differ from the defaults (none:
+    ``{}``, so the task's arguments, and its stored result, are those of before)."""
+    tr = case.training
+    opts = {k: v for k, v in (("sampler", tr.sampler), ("backend", tr.backend))
+            if v != TrainingSpec.model_fields[k].default}
+    if opts and tr.mode != "online":
+        raise SpecError(f"variant {case.label!r}: training.sampler/backend apply to online "
+                        "SGD; training.mode is 'full-batch'")
+    return {"sgd": opts} if opts else {}
+
+
 def _theory(case: Case) -> dict[str, Any]:
     return case.theory.model_dump(mode="json", exclude={"covariances"})
 
@@ -193,7 +205,7 @@ def _plan_peaks(case: Case, task: TwoClass, index: int, seed: int) -> Plan:
         "task_params": task.params, "w0": w0.tolist(), "lr": tr.lr, "steps": tr.steps,
         "batch_size": tr.batch_size, "seed": to_json(stream(seed, index, i, Purpose.TRAIN)),
         "full_batch_size": proto.full_batch_size, "save_every": save_every,
-        "theory": _theory(case), "kappa": kappa})
+        "theory": _theory(case), "kappa": kappa, **_sgd(case)})
         for i, w0 in enumerate(w0s)]
     return Plan(case, task, tasks, _summarize_peaks)
 
@@ -229,7 +241,7 @@ def _plan_ipr(case: Case, task: TwoClass, index: int, seed: int) -> Plan:
         "task_params": task.params, "w0": [w0.tolist()], "lr": tr.lr, "steps": tr.steps,
         "batch_size": tr.batch_size, "seed": to_json(stream(seed, index, i, Purpose.TRAIN)),
         "kappa": kappa if math.isfinite(kappa) else None, "theory": _theory(case),
-        "cubic": proto.cubic, "full_batch": tr.mode == "full-batch"})
+        "cubic": proto.cubic, "full_batch": tr.mode == "full-batch", **_sgd(case)})
         for i, w0 in enumerate(w0s)]
     threshold = metrics.localized_ipr(task.n)
 
@@ -262,7 +274,7 @@ def _plan_committee(case: Case, task: TwoClass, index: int, seed: int) -> Plan:
         "seed": to_json(stream(seed, index, 0, Purpose.TRAIN)),
         "train_readout": net.readout == "trained", "ode_dt": case.protocol.ode_dt,
         "ode_method": case.protocol.ode_method,
-        "full_batch": tr.mode == "full-batch"})]
+        "full_batch": tr.mode == "full-batch", **_sgd(case)})]
     return Plan(case, task, tasks, lambda runs: _committee_summary(runs[0], threshold))
 
 

@@ -127,6 +127,11 @@ class TrainingSpec(_Table):
     init_scale: PositiveFloat = 1e-3
     init: Literal["xavier-normal"] = "xavier-normal"
     mode: Literal["online", "full-batch"] = "online"
+    sampler: Literal["batched", "fused"] = Field(
+        "batched", description="online SGD: draw batches (batched) or draw each sample "
+                               "inside the training kernel (fused; NLGP and NORTA classes)")
+    backend: Literal["cpu", "cuda"] = Field(
+        "cpu", description="where online SGD runs; cuda needs sampler = 'fused' and a GPU")
     seeds: int = Field(1, ge=1, le=10_000, description="independent SGD runs per init")
     save_every: int | None = Field(None, ge=1)
 

@@ -116,8 +116,12 @@ def _save_steps(steps: int, every: int) -> np.ndarray:
 
 def peak_task(task_params: dict, w0: list[float], lr: float, steps: int, batch_size: int,
               seed: dict, full_batch_size: int, save_every: int,
-              theory: dict[str, Any] | None = None, kappa: float | None = None) -> dict:
+              theory: dict[str, Any] | None = None, kappa: float | None = None,
+              sgd: dict[str, Any] | None = None) -> dict:
     r"""One initial condition: effective ODE vs SGD vs a repeat SGD vs full-batch GD.
+
+    ``sgd`` holds extra options of the online runs (``sampler``, ``backend`` of
+    :func:`~rfloc.numerics.train.train_sgd`).
 
     The ODE's amplifier, method and step come from ``theory`` (default
     :data:`DEFAULT_THEORY`: Euler with ``dt = lr``, so ODE step k lines up with SGD step k;
@@ -142,8 +146,8 @@ def peak_task(task_params: dict, w0: list[float], lr: float, steps: int, batch_s
     if (len(full.t) - 1) % save_every:
         ode = replace(ode, t=np.append(ode.t, full.t[-1]), w=np.vstack([ode.w, full.w[-1:]]))
     sim = train_sgd(w0a, task, lr, steps, batch_size, s_sim, save_every=save_every,
-                    eval_size=1000)
-    rep = train_sgd(w0a, task, lr, steps, batch_size, s_rep, eval_size=1000)
+                    eval_size=1000, **(sgd or {}))
+    rep = train_sgd(w0a, task, lr, steps, batch_size, s_rep, eval_size=1000, **(sgd or {}))
     fb = train_sgd(w0a, task, lr, steps, full_batch_size, s_fb, full_batch=True,
                    eval_size=1000)
     n = task.n
@@ -182,7 +186,7 @@ def peak_task(task_params: dict, w0: list[float], lr: float, steps: int, batch_s
 def ipr_task(task_params: dict, w0: list[list[float]], lr: float, steps: int,
              batch_size: int, seed: dict, kappa: float | None,
              theory: dict[str, Any] | None = None, cubic: bool = True,
-             full_batch: bool = False) -> dict:
+             full_batch: bool = False, sgd: dict[str, Any] | None = None) -> dict:
     r"""Final IPR of the ODE and of SGD (or full-batch GD), from the same ``M`` initial
     conditions; with ``cubic`` and a finite ``kappa`` also the ODE with the kurtosis-only
     cubic truncation of the amplifier."""
@@ -197,7 +201,7 @@ def ipr_task(task_params: dict, w0: list[list[float]], lr: float, steps: int,
         out["ipr_theory_cubic_runs"] = metrics.ipr(cub.final)
         out["cubic_status"] = cub.status
     sims = [train_sgd(w, task, lr, steps, batch_size, s, eval_size=1000,
-                      full_batch=full_batch).final
+                      full_batch=full_batch, **(sgd or {})).final
             for w, s in zip(w0a, seed_sequence(seed).spawn(len(w0a)), strict=True)]
     out["ipr_sim_runs"] = metrics.ipr(np.array(sims))
     out["w_sim_final"] = np.array(sims)
@@ -208,7 +212,7 @@ def ipr_task(task_params: dict, w0: list[list[float]], lr: float, steps: int,
 def many_task(task_params: dict, k: int, activation: str, bias: bool | str, lr: float,
               steps: int, batch_size: int, init_scale: float, seed: dict,
               train_readout: bool = False, ode_dt: float = 0.05, ode_method: str = "rk4",
-              full_batch: bool = False) -> dict:
+              full_batch: bool = False, sgd: dict[str, Any] | None = None) -> dict:
     """Train a K-neuron committee (readout 1/K, fixed or trained); the single-neuron ODE
     integrates each neuron's own initial RF on the same task (``ode_method`` with step, or
     first trial step, ``ode_dt``, to the per-neuron time ``lr * steps / K``), for the
@@ -216,7 +220,8 @@ def many_task(task_params: dict, k: int, activation: str, bias: bool | str, lr: 
     task = from_params(task_params)
     traj = train_sgd(k, task, lr, steps, batch_size, seed_sequence(seed),
                      activation=activation, bias=bias, init_scale=init_scale,
-                     eval_size=2000, train_readout=train_readout, full_batch=full_batch)
+                     eval_size=2000, train_readout=train_readout, full_batch=full_batch,
+                     **(sgd or {}))
     cov1, cov0 = task.covariances
     # The gradient on w_k carries the readout 1/K: per-neuron time is lr * steps / K.
     ode = integrate_effective(traj.w[0], cov1, cov0, theory_amplifier(task),
