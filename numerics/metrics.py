@@ -2,9 +2,12 @@ r"""Localization measures of receptive fields, vectorised over leading axes.
 
 See ``docs/integrator.md`` § Metrics.
 
-Every function takes weights ``w`` of shape ``(..., N)`` (a trajectory ``(T, N)``, a batch
-``(T, M, N)``, …) and reduces the last axis. Rows that are all zero or contain NaN (for
-example the saves of a failed integration) give NaN rather than an error.
+Every function takes real weights ``w`` of shape ``(..., N)`` (a trajectory ``(T, N)``, a
+batch ``(T, M, N)``, …) and reduces the last axis; complex input is refused
+(:class:`~rfloc.errors.ParameterError`), never truncated. Rows that are all zero or hold a
+NaN or an infinity (for example the saves of a failed integration) give NaN (``-1`` from
+:func:`peak`, whose result is an index) rather than an error. Each row is divided by its
+largest magnitude first, so that no value overflows or underflows in the squares.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ LOCALIZATION_FACTOR = 4.0
 
 
 def _weights(w: np.ndarray, name: str = "w") -> np.ndarray:
+    if np.iscomplexobj(w):
+        raise ParameterError(f"{name} must be real, got a complex array")
     try:
         arr = np.asarray(w, dtype=np.float64)
     except (TypeError, ValueError):
@@ -32,6 +37,14 @@ def _weights(w: np.ndarray, name: str = "w") -> np.ndarray:
     if arr.ndim == 0 or arr.shape[-1] == 0:
         raise ParameterError(f"{name} must have shape (..., N) with N >= 1, got {arr.shape}")
     return arr
+
+
+def _unit_max(arr: np.ndarray) -> np.ndarray:
+    """Each row divided by its largest magnitude (NaN rows for zero or non-finite rows)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        top = np.max(np.abs(arr), axis=-1, keepdims=True)
+        out = arr / top
+    return np.where(np.isfinite(top) & (top > 0), out, np.nan)
 
 
 def localized_ipr(n: int) -> float:
@@ -58,9 +71,10 @@ def ipr(w: np.ndarray) -> np.ndarray:
     Returns
     -------
     ndarray, shape (...)
-        In :math:`[1/N, 1]`: 1/N for a flat RF, 1 for a single pixel; NaN for a zero row.
+        In :math:`[1/N, 1]`: 1/N for a flat RF, 1 for a single pixel; NaN for a zero or
+        non-finite row.
     """
-    arr = _weights(w)
+    arr = _unit_max(_weights(w))
     sq = arr * arr
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.sum(sq * sq, axis=-1) / np.sum(sq, axis=-1) ** 2
@@ -80,16 +94,17 @@ def peak(w: np.ndarray, shape: tuple[int, int] | None = None) -> np.ndarray:
     -------
     ndarray of int
         Shape (...) flat indices; with ``shape``, shape (..., 2) ``(row, col)`` pairs.
-        A row containing NaN reports the first NaN's position.
+        A row containing NaN has no peak: it reports ``-1`` (``(-1, -1)`` with ``shape``).
     """
     arr = _weights(w)
-    flat = np.argmax(np.abs(arr), axis=-1)
+    bad = np.isnan(arr).any(axis=-1)
+    flat = np.where(bad, -1, np.argmax(np.abs(np.nan_to_num(arr)), axis=-1))
     if shape is None:
-        return flat
+        return flat[()]
     rows, cols = _shape2d(shape)
     if rows * cols != arr.shape[-1]:
         raise ParameterError(f"shape {shape} must multiply to N = {arr.shape[-1]}")
-    return np.stack(np.divmod(flat, cols), axis=-1)
+    return np.where(bad[..., None], -1, np.stack(np.divmod(flat, cols), axis=-1))
 
 
 def _shape2d(shape: tuple[int, int]) -> tuple[int, int]:
@@ -142,10 +157,10 @@ def cosine(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     Returns
     -------
     ndarray, shape (...)
-        In :math:`[-1, 1]`; NaN if either vector is zero.
+        In :math:`[-1, 1]`; NaN if either vector is zero or not finite.
     """
-    a = _weights(u, "u")
-    b = _weights(v, "v")
+    a = _unit_max(_weights(u, "u"))
+    b = _unit_max(_weights(v, "v"))
     if a.shape[-1] != b.shape[-1]:
         raise ParameterError(f"u and v must have the same last axis, got {a.shape[-1]} and "
                              f"{b.shape[-1]}")
@@ -212,9 +227,9 @@ def rf_centre_width(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     -------
     centre, width : ndarray, shape (...)
         ``centre`` in :math:`[0, N)`; ``width`` 0 for a single pixel, large (``inf`` when
-        :math:`R = 0`) for a delocalized RF. NaN for a zero row.
+        :math:`R = 0`) for a delocalized RF. NaN for a zero or non-finite row.
     """
-    arr = _weights(w)
+    arr = _unit_max(_weights(w))
     n = arr.shape[-1]
     sq = arr * arr
     theta = 2 * np.pi * np.arange(n) / n

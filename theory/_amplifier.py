@@ -35,6 +35,7 @@ import itertools
 import math
 from functools import cached_property
 
+import mpmath
 import numpy as np
 import sympy as sp
 from scipy import integrate, optimize, special
@@ -112,7 +113,9 @@ class Amplifier:
         return self.integral if cf is None else cf
 
     def coefficients(self, order: int) -> list[sp.Expr]:
-        r"""Exact coefficients of :math:`a, a^3, \dots, a^{\text{order}}`.
+        r"""Coefficients of :math:`a, a^3, \dots, a^{\text{order}}`: exact where the
+        marginal's moments are (``marginal.exact_moments``), else Floats carrying the
+        precision of those moments.
 
         The coefficient of :math:`a^{2j+1}` needs the moment :math:`m_{2j+2}`; a
         :class:`~rfloc.errors.MomentError` is raised when that moment does not exist.
@@ -131,9 +134,19 @@ class Amplifier:
                 pref = 2 / sp.sqrt(sp.pi) * (-1) ** n * moments[n] / (
                     sp.factorial(n) * (2 * n + 1) * sp.sqrt(2) ** (2 * n + 1))
                 total += pref * sp.rf(n + sp.Rational(1, 2), r) / sp.factorial(r)
-            out.append(sp.nsimplify(sp.simplify(total)) if self.marginal.exact_moments
-                       else sp.simplify(total))
+            out.append(self._finish(total))
+        if jmax >= 1:       # the same number, free of the cancellation m4 - 3 in floats
+            out[1] = self._finish(-sp.sqrt(2 / sp.pi) * self.marginal.excess_kurtosis() / 6)
         return out
+
+    def _finish(self, coefficient: sp.Expr) -> sp.Expr:
+        """An exact coefficient simplified by its marginal (never rounded or guessed); one
+        built from Float moments, evaluated to their precision as one Float."""
+        floats = coefficient.atoms(sp.Float)
+        if not floats:
+            return self.marginal.simplify(coefficient)
+        digits = min((mpmath.libmp.prec_to_dps(f._prec) for f in floats), default=30)
+        return sp.Float(coefficient.evalf(digits + 5), digits)
 
     def max_order(self) -> float:
         r"""Highest odd order whose coefficient exists (:math:`a^{2j+1}` needs
@@ -214,9 +227,37 @@ class Amplifier:
             return m.law.amplifier_table()
         return AmplifierTable.fit(self._phi_theta)
 
-    def __call__(self, a: np.ndarray | float) -> np.ndarray:
-        r"""Evaluate :math:`\varphi` elementwise (float64; ``a`` is clipped to [-1, 1])."""
-        arr = np.asarray(a, dtype=np.float64)
+    def __call__(self, a: np.ndarray | float, *, clip: bool = False) -> np.ndarray:
+        r"""Evaluate :math:`\varphi` elementwise.
+
+        Parameters
+        ----------
+        a : array_like of real, any shape
+            Points in :math:`[-1, 1]` (NaN propagates).
+        clip : bool
+            Clip ``a`` to :math:`[-1, 1]` first (rounding just outside the interval);
+            by default a point outside raises.
+
+        Returns
+        -------
+        ndarray, float64, same shape as ``a``
+
+        Raises
+        ------
+        ParameterError
+            If ``a`` is not real, or (without ``clip``) some :math:`|a| > 1`.
+        """
+        if np.iscomplexobj(a):
+            raise ParameterError("a must be real, got a complex array")
+        try:
+            arr = np.asarray(a, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ParameterError(f"a must be a real array in [-1, 1], got {a!r}") from None
+        if clip:
+            arr = np.clip(arr, -1.0, 1.0)
+        elif np.any(np.abs(arr) > 1.0):
+            bad = arr[np.abs(arr) > 1.0].flat[0]
+            raise ParameterError(f"a must be in [-1, 1] (or pass clip=True), got {float(bad)!r}")
         return self.table(arr)
 
     def quadrature(self, a: float) -> float:

@@ -19,6 +19,7 @@ All marginals are standardised to unit variance, :math:`m_2 = 1` (``docs/theory.
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from functools import lru_cache
@@ -48,8 +49,31 @@ __all__ = [
 
 #: The symbol densities are written in.
 X_SYMBOL = sp.Symbol("x", real=True)
+#: Gamma-valued moments are simplified only for parameters with denominators up to this
+_SHORT_DENOMINATOR = 10**3
 #: The symbol quantile functions are written in.
 U_SYMBOL = sp.Symbol("u", positive=True)
+
+
+def exact_parameter(value: float) -> sp.Rational:
+    """The float parameter ``value`` as an exact SymPy rational equal to it.
+
+    The short rational SymPy guesses (``0.1`` -> ``1/10``) when it rounds back to
+    ``value`` exactly, else the float's own binary value: a guess never moves a parameter
+    (``4 + 1e-12`` stays above the threshold 4 and does not become ``4``).
+    """
+    guess = sp.nsimplify(value, rational=True)
+    return guess if float(guess) == value else sp.Rational(value)
+
+
+def _gammasimp_short(expr: sp.Expr) -> sp.Expr:
+    """``sp.gammasimp(expr)`` when every rational in it has numerator and denominator up to
+    ``_SHORT_DENOMINATOR``; otherwise ``expr`` as it is (for parameters such as
+    ``4 + 1e-12`` or ``1e6`` gammasimp does not terminate in useful time)."""
+    if max((max(abs(r.p), r.q) for r in expr.atoms(sp.Rational)),
+           default=1) > _SHORT_DENOMINATOR:
+        return expr
+    return sp.gammasimp(expr)
 
 
 class Marginal(laws.ByParams, ABC):
@@ -113,7 +137,12 @@ class Marginal(laws.ByParams, ABC):
 
     @lru_cache(maxsize=64)  # noqa: B019 - marginals are immutable and few
     def _cached_even_moment(self, n: int) -> sp.Expr:
-        return sp.simplify(self._even_moment(n))
+        return self.simplify(self._even_moment(n))
+
+    def simplify(self, expr: sp.Expr) -> sp.Expr:
+        """Simplify an expression built from this marginal's moments (``sp.simplify``;
+        Gamma-valued families use the terminating ``sp.gammasimp``)."""
+        return sp.simplify(expr)
 
     @abstractmethod
     def _even_moment(self, n: int) -> sp.Expr:
@@ -135,7 +164,7 @@ class Marginal(laws.ByParams, ABC):
 
     def excess_kurtosis(self) -> sp.Expr:
         r"""Excess kurtosis :math:`\kappa = m_4 - 3` (unit variance)."""
-        return sp.simplify(self.moment(4) - 3)
+        return self.simplify(self.moment(4) - 3)
 
     def abs_mean(self) -> sp.Expr:
         r""":math:`E|X|`, the limit :math:`\varphi(a \to 1)` of the amplifier."""
@@ -278,25 +307,33 @@ class StudentT(Marginal):
     def __init__(self, nu: float) -> None:
         self.law = laws.StudentT(nu)
         self.nu = self.law.nu
-        self._nu = sp.nsimplify(self.nu)
+        self._nu = exact_parameter(self.nu)
+
+    def simplify(self, expr: sp.Expr) -> sp.Expr:
+        return _gammasimp_short(expr)
+
+    def _gamma(self, arg: sp.Expr) -> sp.Expr:
+        r""":math:`\Gamma(\text{arg})`, left unevaluated for a long ``nu`` (SymPy would
+        otherwise expand :math:`\Gamma(\nu/2)` of a huge integer into a factorial)."""
+        return sp.gamma(arg, evaluate=max(self._nu.p, self._nu.q) <= _SHORT_DENOMINATOR)
 
     @property
     def density(self) -> sp.Expr:
         nu, x = self._nu, X_SYMBOL
         s = sp.sqrt((nu - 2) / nu)
-        base = sp.gamma((nu + 1) / 2) / (sp.sqrt(nu * sp.pi) * sp.gamma(nu / 2))
+        base = self._gamma((nu + 1) / 2) / (sp.sqrt(nu * sp.pi) * self._gamma(nu / 2))
         return base * (1 + (x / s) ** 2 / nu) ** (-(nu + 1) / 2) / s
 
     def _even_moment(self, n: int) -> sp.Expr:
         nu = self._nu
         k = sp.Rational(n, 2)
-        return (nu - 2) ** k * sp.gamma(k + sp.Rational(1, 2)) * sp.gamma(nu / 2 - k) / (
-            sp.sqrt(sp.pi) * sp.gamma(nu / 2))
+        return (nu - 2) ** k * self._gamma(k + sp.Rational(1, 2)) * self._gamma(nu / 2 - k) / (
+            sp.sqrt(sp.pi) * self._gamma(nu / 2))
 
     def abs_mean(self) -> sp.Expr:
         nu = self._nu
-        return 2 * sp.sqrt(nu - 2) * sp.gamma((nu + 1) / 2) / (
-            sp.sqrt(sp.pi) * (nu - 1) * sp.gamma(nu / 2))
+        return 2 * sp.sqrt(nu - 2) * self._gamma((nu + 1) / 2) / (
+            sp.sqrt(sp.pi) * (nu - 1) * self._gamma(nu / 2))
 
 
 class ErfGaussian(Marginal):
@@ -315,7 +352,7 @@ class ErfGaussian(Marginal):
     def __init__(self, g: float) -> None:
         self.law = laws.ErfGaussian(g)
         self.g = self.law.g
-        self._g = sp.nsimplify(self.g)
+        self._g = exact_parameter(self.g)
 
     @property
     def z_norm(self) -> float:
@@ -339,18 +376,39 @@ class ErfGaussian(Marginal):
         g = self._g
         return sp.sqrt(2 / sp.pi * sp.asin(2 * g**2 / (1 + 2 * g**2)))
 
+    def _mp_moment(self, n: int, dps: int) -> Any:
+        r""":math:`E[X^n]` as an mpmath number, quadrature in :math:`z` at ``dps`` digits
+        (knots at the boundary layer :math:`|z| \lesssim 1/g`, capped as in the law)."""
+        import mpmath
+
+        with mpmath.workdps(dps):
+            g = mpmath.mpf(self._g.p) / self._g.q
+            zg = mpmath.sqrt(2 / mpmath.pi * mpmath.asin(2 * g**2 / (1 + 2 * g**2)))
+            f = lambda t: (mpmath.erf(g * t) / zg) ** n * mpmath.npdf(t)  # noqa: E731
+            pts = sorted({0, min(1 / g, 8), min(4 / g, 9), 10})
+            return 2 * mpmath.quad(f, [*pts, mpmath.inf])
+
+    def _digits(self) -> int:
+        r"""Working digits: 40, plus the :math:`2\log_{10}(1/g)` that
+        :math:`E[X^4] - 3 \approx -8g^2` cancels."""
+        return 40 + 2 * max(0, math.ceil(-math.log10(self.g)))
+
     def _even_moment(self, n: int) -> sp.Expr:
         if n == 2:
             return sp.Integer(1)
+        return sp.Float(str(self._mp_moment(n, min(self._digits(), 60))), 30)
+
+    def excess_kurtosis(self) -> sp.Expr:
+        r""":math:`\kappa` to 30 digits: :math:`-8g^2 + 40g^4` below :math:`g = 10^{-8}`
+        (the next term is :math:`O(g^6)`), else :math:`E[X^4] - 3` by quadrature at
+        enough digits to survive the cancellation."""
+        if self.g < 1e-8:
+            g = sp.Float(self._g, 40)
+            return sp.Float(-8 * g**2 + 40 * g**4, 30)
         import mpmath
 
-        with mpmath.workdps(40):
-            g = mpmath.mpf(self.g)
-            zg = mpmath.sqrt(2 / mpmath.pi * mpmath.asin(2 * g**2 / (1 + 2 * g**2)))
-            f = lambda t: (mpmath.erf(g * t) / zg) ** n * mpmath.npdf(t)  # noqa: E731
-            pts = [0, 1 / g, 4 / g, 40 / g, mpmath.inf]
-            val = 2 * mpmath.quad(f, sorted(set(pts)))
-        return sp.Float(mpmath.nstr(val, 32), 30)
+        with mpmath.workdps(self._digits()):
+            return sp.Float(str(self._mp_moment(4, self._digits()) - 3), 30)
 
     def abs_mean(self) -> sp.Expr:
         # E|erf(gZ)| = (2/pi) arctan(sqrt(2) g): differentiate in g, integrate back.
@@ -370,7 +428,10 @@ class Algebraic(Marginal):
     def __init__(self, k: float) -> None:
         self.law = laws.Algebraic(k)
         self.k = self.law.k
-        self._k = sp.nsimplify(self.k)
+        self._k = exact_parameter(self.k)
+
+    def simplify(self, expr: sp.Expr) -> sp.Expr:
+        return _gammasimp_short(expr)
 
     def _raw_abs_moment(self, n: int) -> sp.Expr:
         k = self._k
@@ -379,8 +440,15 @@ class Algebraic(Marginal):
 
     @property
     def density(self) -> sp.Expr:
+        """The standardised density; for a long ``k`` (numerator or denominator above
+        ``_SHORT_DENOMINATOR``) the power :math:`|xs|^k` is kept unexpanded, since SymPy
+        would otherwise expand :math:`s^k` into an exact rational of millions of digits."""
         s = sp.sqrt(self._raw_abs_moment(2))
-        return (1 + sp.Abs(X_SYMBOL * s) ** self._k) ** (-1 - 1 / self._k) * s / 2
+        k = self._k
+        long_k = max(k.p, k.q) > _SHORT_DENOMINATOR
+        scaled = sp.Abs(X_SYMBOL) * s
+        power = (sp.UnevaluatedExpr(scaled) if long_k else scaled) ** k
+        return (1 + power) ** (-1 - 1 / k) * s / 2
 
     def _even_moment(self, n: int) -> sp.Expr:
         return self._raw_abs_moment(n) / self._raw_abs_moment(2) ** sp.Rational(n, 2)
@@ -410,11 +478,40 @@ class _DensityMarginal(Marginal):
         self._x, self._lo, self._hi = x, lo, hi
         self._raw = expr
         self._f = sp.lambdify(x, expr, "math")
-        self.law = laws.DensityLaw(self._f, float(hi), name=name, label=str(expr))
+        alpha = self._tail_exponent()
+        self.law = laws.DensityLaw(self._f, float(hi), name=name, label=str(expr),
+                                   max_moment=alpha - 1)
+
+    def _tail_exponent(self) -> float:
+        r""":math:`\alpha` with density :math:`\sim |x|^{-\alpha}` as :math:`|x| \to \infty`
+        (``inf`` for a bounded support or faster decay): moments of order :math:`n` exist
+        iff :math:`n < \alpha - 1`.
+
+        SymPy's :math:`\lim \log p(y)/\log y`; where it has none, the slope of
+        :math:`\log p` between :math:`y = 10^6` and :math:`10^7`.
+        """
+        if self._hi.is_finite:
+            return math.inf
+        y = sp.Symbol("y", positive=True)
+        try:
+            lim = sp.limit(sp.log(self._raw.subs(self._x, y)) / sp.log(y), y, sp.oo)
+        except (NotImplementedError, ValueError, TypeError):
+            lim = sp.nan
+        if lim == -sp.oo:
+            return math.inf
+        if lim.is_extended_real and lim.is_finite:
+            return -float(lim)
+        p1, p2 = (abs(float(self._f(v))) for v in (1e6, 1e7))
+        return math.inf if p2 == 0 else (math.log(p1) - math.log(p2)) / math.log(10.0)
 
     def _raw_moment(self, n: int) -> sp.Expr:
+        r""":math:`2\int_0^b y^n p`: SymPy's value if finite, quadrature when SymPy leaves
+        an integral; an infinite one raises (moment existence is decided by
+        :meth:`_tail_exponent` first; this is the second guard)."""
         res = sp.integrate(self._x**n * self._raw, (self._x, 0, self._hi)) * 2
-        if res.has(sp.Integral) or not res.is_finite:
+        if res.has(sp.oo, -sp.oo, sp.zoo):
+            raise MomentError(f"moment of order {n} of {self!r} is infinite")
+        if res.has(sp.Integral) or res.is_finite is not True:
             return 2 * _numeric_moment(lambda t: t**n * self._f(t), 0.0, float(self._hi))
         return res
 
@@ -451,7 +548,9 @@ class _QuantileMarginal(Marginal):
 
     def _raw_moment(self, n: int) -> sp.Expr:
         res = sp.integrate(self._raw**n, (self._u, 0, 1))
-        if res.has(sp.Integral) or not res.is_finite:
+        if res.has(sp.oo, -sp.oo, sp.zoo):
+            raise MomentError(f"moment of order {n} of {self!r} is infinite")
+        if res.has(sp.Integral) or res.is_finite is not True:
             return _numeric_moment(lambda t: float(self._q(t)) ** n, 0.0, 1.0)
         return res
 

@@ -11,10 +11,10 @@ import math
 from typing import Any
 
 import numpy as np
-from scipy import special
+from scipy import integrate, special
 
 from rfloc.errors import ParameterError, check_positive
-from rfloc.numerics.laws._base import ArrayFunc, PixelLaw, erfc_tail, symmetric_quad
+from rfloc.numerics.laws._base import QUAD, ArrayFunc, PixelLaw, erfc_tail, symmetric_quad
 
 __all__ = ["Algebraic", "Binary", "ErfGaussian", "Gaussian", "Laplace", "StudentT", "Uniform"]
 
@@ -28,6 +28,15 @@ def _above_two(name: str, value: float) -> float:
     if v <= 2:
         raise ParameterError(f"{name} must be > 2 (finite variance), got {value!r}")
     return v
+
+
+def _log_gamma_ratio(x: float) -> float:
+    r""":math:`\log\Gamma(x + \tfrac12) - \log\Gamma(x)`; above :math:`x = 10^3` by its
+    expansion :math:`\tfrac12\log x - \tfrac1{8x} + \tfrac1{192x^3} + O(x^{-5})`, since
+    the difference of two ``lgamma`` values of size :math:`x\log x` cancels."""
+    if x > 1e3:
+        return 0.5 * math.log(x) - 1 / (8 * x) + 1 / (192 * x * x * x)
+    return math.lgamma(x + 0.5) - math.lgamma(x)
 
 
 class Gaussian(PixelLaw):
@@ -108,6 +117,10 @@ class StudentT(PixelLaw):
     def __init__(self, nu: float) -> None:
         self.nu = nu = _above_two("nu", nu)
         self._scale = math.sqrt((nu - 2.0) / nu)
+        #: log of the density's constant c_nu
+        self._log_c = _log_gamma_ratio(nu / 2) - 0.5 * (math.log(nu) + math.log(math.pi))
+        self._log_a = self._log_c + 0.5 * (nu - 1) * math.log(nu)
+        self._b = nu * nu * (nu + 1) / (2 * (nu + 2))
 
     @property
     def params(self) -> dict[str, Any]:
@@ -117,13 +130,25 @@ class StudentT(PixelLaw):
         return self.nu
 
     def gaussian_transform(self, z: np.ndarray) -> np.ndarray:
+        r"""The quantile at :math:`\Phi(z)`; where it exceeds :math:`10^4\sqrt b` (far
+        tail, where ``stdtrit`` loses accuracy and then returns -inf) the two-term
+        asymptotic inverse of :math:`P(T > t) = A t^{-\nu}(1 - b/t^2 + O(t^{-4}))`,
+        :math:`A = c_\nu \nu^{(\nu-1)/2}`, :math:`b = \nu^2(\nu+1)/(2(\nu+2))`, in log
+        space: :math:`t \approx t_0(1 - b/(\nu t_0^2))`,
+        :math:`\log t_0 = (\log A - \log P(Z > |z|))/\nu` (relative error
+        :math:`O(b^2/t^4) < 10^{-16}`)."""
         z = np.asarray(z, dtype=np.float64)
-        return -np.sign(z) * special.stdtrit(self.nu, 0.5 * erfc_tail(z)) * self._scale
+        nu = self.nu
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            t0 = np.exp((self._log_a - special.log_ndtr(-np.abs(z))) / nu)
+            far = t0 * (1.0 - self._b / (nu * t0 * t0))
+            t = np.where(t0 > 1e4 * math.sqrt(self._b), far,
+                         -special.stdtrit(nu, 0.5 * erfc_tail(z)))
+        return np.sign(z) * t * self._scale
 
     def expect(self, func: ArrayFunc) -> float:
         nu, s = self.nu, self._scale
-        logc = (math.lgamma((nu + 1) / 2) - math.lgamma(nu / 2) - 0.5 * math.log(nu * math.pi)
-                - math.log(s))
+        logc = self._log_c - math.log(s)
         return symmetric_quad(
             func, lambda x: math.exp(logc - 0.5 * (nu + 1) * math.log1p((x / s) ** 2 / nu)))
 
@@ -134,35 +159,65 @@ class StudentT(PixelLaw):
 class ErfGaussian(PixelLaw):
     r"""The NLGP(g) pixel :math:`X = \mathrm{erf}(gZ)/Z(g)`, :math:`Z \sim N(0, 1)`.
 
-    :math:`Z(g)^2 = E[\mathrm{erf}(gZ)^2] = \tfrac2\pi \arcsin\tfrac{2g^2}{1+2g^2}`
-    (:attr:`z_norm`); :math:`E|X| = \tfrac2\pi \arctan(\sqrt2 g)/Z(g)`. The gain multiplies
+    :math:`Z(g)^2 = E[\mathrm{erf}(gZ)^2] = \tfrac2\pi \arcsin\tfrac{2g^2}{1+2g^2}
+    = \tfrac2\pi \arctan\tfrac{2g^2}{\sqrt{1+4g^2}}` (:attr:`z_norm`);
+    :math:`E|X| = \tfrac2\pi \arctan(\sqrt2 g)/Z(g)`. The gain multiplies
     :math:`z` directly (IG22's ``erf(g z / sqrt 2)`` is this family at :math:`g/\sqrt2`).
+
+    Every positive finite ``g`` is exact: the law is written through :math:`Z(g)/g` and
+    :math:`\mathrm{erf}(y)/y`, whose series take over below :math:`g = 10^{-4}` (the
+    Gaussian limit, where :math:`g^2` underflows), and the arctangent form never overflows
+    (the :math:`\pm1` limit). :math:`\kappa = -8g^2 + 40g^4 + O(g^6)` below
+    :math:`g = 10^{-3}`, where :math:`E[X^4] - 3` would cancel.
     """
 
     name = "erf-gaussian"
 
     def __init__(self, g: float) -> None:
-        self.g = check_positive("g", g)
+        self.g = g = check_positive("g", g)
+        if g < 1e-4:      # arcsin(y) = y (1 + y^2/6), y = 2g^2/(1+2g^2)
+            y = 2 * g * g / (1 + 2 * g * g)
+            self._z_over_g = math.sqrt(4 / math.pi / (1 + 2 * g * g) * (1 + y * y / 6))
+        else:             # 2g^2/sqrt(1+4g^2) = g / sqrt(1 + 1/(4g^2))
+            arg = g / math.sqrt(1 + 0.25 / (g * g))
+            self._z_over_g = math.sqrt(2 / math.pi * math.atan(arg)) / g
         #: :math:`Z(g)`
-        self.z_norm = math.sqrt(2.0 / math.pi * math.asin(2 * self.g**2 / (1 + 2 * self.g**2)))
+        self.z_norm = self._z_over_g * g
 
     @property
     def params(self) -> dict[str, Any]:
         return {"g": self.g}
 
     def gaussian_transform(self, z: np.ndarray) -> np.ndarray:
-        return special.erf(self.g * np.asarray(z, dtype=np.float64)) / self.z_norm
+        r""":math:`\mathrm{erf}(gz)/Z(g)`; where :math:`|gz| < 10^{-4}`, through
+        :math:`\mathrm{erf}(y)/y = \tfrac2{\sqrt\pi}(1 - y^2/3)` times
+        :math:`z/(Z(g)/g)` (no underflow for tiny ``g``)."""
+        z = np.asarray(z, dtype=np.float64)
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            y = self.g * z
+            small = np.abs(y) < 1e-4
+            ys = np.where(small, y, 0.0)
+            series = 2 / math.sqrt(math.pi) * (1 - ys * ys / 3) * z / self._z_over_g
+            return np.where(small, series, special.erf(y) / self.z_norm)
 
     def expect(self, func: ArrayFunc) -> float:
         # integrate in z: the pixel is a boundary layer of width 1/g around z = 0
-        g, c = self.g, self.z_norm
+        g = self.g
         knots = sorted({0.0, min(1.0 / g, 8.0), min(4.0 / g, 9.0), 10.0})
-        return symmetric_quad(lambda t: func(special.erf(g * t) / c),
+        return symmetric_quad(lambda t: func(self.gaussian_transform(t)),
                               lambda t: math.exp(-0.5 * t * t) / math.sqrt(2 * math.pi),
                               (*knots, math.inf))
 
     def abs_mean(self) -> float:
-        return 2.0 / math.pi * math.atan(_SQRT2 * self.g) / self.z_norm
+        g = self.g
+        atan_over_g = _SQRT2 * (1 - 2 * g * g / 3) if g < 1e-8 else math.atan(_SQRT2 * g) / g
+        return 2.0 / math.pi * atan_over_g / self._z_over_g
+
+    def excess_kurtosis(self) -> float:
+        g = self.g
+        if g < 1e-3:
+            return -8 * g * g + 40 * g**4
+        return super().excess_kurtosis()
 
 
 class Algebraic(PixelLaw):
@@ -195,5 +250,29 @@ class Algebraic(PixelLaw):
         return np.where(z == 0, 0.0, q) / self._sigma
 
     def expect(self, func: ArrayFunc) -> float:
+        r"""Quadrature against the density :math:`\tfrac s2 (1 + (xs)^k)^{-1-1/k}`, in
+        log space. Above :math:`k = 10^3`: in
+        :math:`x` on the bulk :math:`xs < e^{-64/k}`, then in :math:`u = k\log(xs)`
+        (:math:`dx = x\,du/k`) over :math:`u > -64`, where the knee of width :math:`1/k`
+        and the tail :math:`(xs)^{-k-1}` are smooth in :math:`u` for every ``k``."""
         k, s = self.k, self._sigma
-        return symmetric_quad(func, lambda x: 0.5 * (1 + (x * s) ** k) ** (-1 - 1 / k) * s)
+        if k <= 1e3:         # a broad knee: plain quadrature in x, split at x s = 1
+            return symmetric_quad(func, lambda x: 0.5 * s * math.exp(
+                -(1 + 1 / k) * float(np.logaddexp(0.0, k * math.log(x * s)))) if x > 0
+                else 0.5 * s, (0.0, 1.0 / s, 2.0 / s, math.inf))
+        bulk_end = math.exp(-64.0 / k) / s
+
+        def in_x(x: np.ndarray) -> np.ndarray:
+            return func(x) + func(-x)
+
+        def bulk(x: float) -> float:
+            return float(in_x(np.array([x]))[0]) * 0.5 * s * math.exp(
+                -(1 + 1 / k) * math.log1p((x * s) ** k))
+
+        def knee(u: float) -> float:
+            x = math.exp(u / k) / s
+            weight = 0.5 * s * math.exp(-(1 + 1 / k) * float(np.logaddexp(0.0, u))) * x / k
+            return float(in_x(np.array([x]))[0]) * weight if weight > 0 else 0.0
+        total = integrate.quad(bulk, 0.0, bulk_end, **QUAD)[0]
+        return total + sum(integrate.quad(knee, lo, hi, **QUAD)[0]
+                           for lo, hi in ((-64.0, 0.0), (0.0, 64.0), (64.0, math.inf)))

@@ -23,6 +23,21 @@ __all__ = ["DensityLaw", "QuantileLaw"]
 _Z_TABLE = 8.5
 
 
+def _check_non_negative(density: Callable[[float], float], upper: float, label: str) -> None:
+    """Raise ParameterError unless ``density`` is >= 0 (or +inf) on a grid of ``[0, upper)``
+    (2000 points; ``y = tan`` of an even grid of angles when ``upper`` is infinite)."""
+    ends = (0.0, upper) if math.isfinite(upper) else (0.0, 0.5 * math.pi)
+    grid = np.linspace(*ends, 2001)[:-1]
+    for y in grid if math.isfinite(upper) else np.tan(grid):
+        try:
+            value = float(density(float(y)))
+        except (ArithmeticError, ValueError):      # a singular point: integrable or not,
+            continue                               # the mass quadrature decides
+        if not value >= 0:
+            raise ParameterError(f"density must be non-negative on its support: "
+                                 f"{label} is {value:g} at x = {y:g}")
+
+
 class DensityLaw(PixelLaw):
     r"""The law with a symmetric, possibly unnormalised density :math:`p` on :math:`(-b, b)`.
 
@@ -42,13 +57,29 @@ class DensityLaw(PixelLaw):
         Short name.
     label : str, optional
         What ``params`` reports (e.g. the density's formula); defaults to ``repr(density)``.
+    max_moment : float
+        The largest order :math:`n` with :math:`E|X|^n < \infty` (tails :math:`y^{-\alpha}`
+        give :math:`\alpha - 1`); the quadratures cannot tell a divergent integral from a
+        finite one, so the caller states it (``inf``, the default, for light tails).
+
+    Raises
+    ------
+    ParameterError
+        If ``p`` is negative or NaN somewhere on a grid of 2000 points of :math:`[0, b)`,
+        if ``max_moment <= 2``, or if the mass or variance is not finite and positive.
     """
 
     def __init__(self, density: Callable[[float], float], upper: float = math.inf, *,
-                 name: str = "density", label: str | None = None) -> None:
+                 name: str = "density", label: str | None = None,
+                 max_moment: float = math.inf) -> None:
         self.name = name
         self._p, self._upper = density, float(upper)
         self._label = repr(density) if label is None else label
+        self._max_moment = float(max_moment)
+        if not self._max_moment > 2:
+            raise ParameterError(f"density {self._label} has an infinite variance (moments "
+                                 f"exist only below order {self._max_moment:g})")
+        _check_non_negative(density, self._upper, self._label)
         mass, second = (2 * integrate.quad(lambda t, n=n: t**n * density(t), 0.0, self._upper,
                                            **QUAD)[0] for n in (0, 2))
         if not (0 < mass < math.inf and 0 < second < math.inf):
@@ -60,6 +91,9 @@ class DensityLaw(PixelLaw):
     @property
     def params(self) -> dict[str, Any]:
         return {"density": self._label}
+
+    def max_moment(self) -> float:
+        return self._max_moment
 
     def expect(self, func: ArrayFunc) -> float:
         s = self._sigma

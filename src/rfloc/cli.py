@@ -209,12 +209,20 @@ def _exact_summary(m: Marginal, amp: Amplifier, order: int,
 
     The φ table holds :meth:`Amplifier.quadrature` at the points ``at`` (a few adaptive
     quadratures, where fitting the whole table can take minutes for a user density), or is
-    None when ``at`` is None.
+    None when ``at`` is None. Each number is ``{"exact": text, "value": float}`` when it is
+    exact, or ``{"float": text, "digits": d, "value": float}`` when it holds SymPy Floats
+    (e.g. the NLGP moments) correct to ``d`` significant digits.
     """
+    import mpmath
     import sympy as sp
 
     def number(value: sp.Expr) -> dict[str, Any]:
-        return {"exact": sp.sstr(value), "value": float(value)}
+        floats = value.atoms(sp.Float)
+        if not floats:
+            return {"exact": sp.sstr(value), "value": float(value)}
+        digits = min(mpmath.libmp.prec_to_dps(f._prec) for f in floats)
+        return {"float": sp.sstr(sp.Float(value.evalf(digits), digits)), "digits": digits,
+                "value": float(value)}
 
     kappa = number(m.excess_kurtosis()) if m.max_moment() > 4 else None
     coeffs = amp.coefficients(order) if order >= 1 else []
@@ -245,6 +253,14 @@ def _sample_summary(name: str, law: EmpiricalLaw, at: np.ndarray) -> dict[str, A
     }
 
 
+def _shown(number: dict[str, Any]) -> str:
+    """A number of :func:`_exact_summary` as text: ``exact = value`` or
+    ``value (float, d digits)``."""
+    if "exact" in number:
+        return f"{number['exact']} = {number['value']:.12g}"
+    return f"{number['float']} (float, {number['digits']} digits)"
+
+
 def _print_exact(m: Marginal, amp: Amplifier, summary: dict[str, Any], args: argparse.Namespace,
                  order: int) -> None:
     import sympy as sp
@@ -254,8 +270,8 @@ def _print_exact(m: Marginal, amp: Amplifier, summary: dict[str, Any], args: arg
     if kappa is None:
         print("excess kurtosis : does not exist (E[X^4] infinite)")
     else:
-        print(f"excess kurtosis : {kappa['exact']} = {kappa['value']:.10g}")
-    print(f"E|X| = phi(1-)  : {abs_mean['exact']} = {abs_mean['value']:.10g}")
+        print(f"excess kurtosis : {_shown(kappa)}")
+    print(f"E|X| = phi(1-)  : {_shown(abs_mean)}")
     form = "closed form" if amp.closed_form is not None else "integral (no closed form found)"
     print(f"phi(a), {form}:")
     print(f"  {summary['phi']['expr']}")
@@ -263,7 +279,7 @@ def _print_exact(m: Marginal, amp: Amplifier, summary: dict[str, Any], args: arg
         print(f"series to order {order}:")
         print(f"  {sp.sstr(amp.series(order))}")
         for c in summary["coefficients"]:
-            print(f"  a^{c['power']:<3d}: {c['exact']}  = {c['value']:.12g}")
+            print(f"  a^{c['power']:<3d}: {_shown(c)}")
     if order < args.order:
         print(f"  coefficients beyond a^{order} do not exist: they need moments of order "
               f">= {m.max_moment():g}, which are infinite for {m!r}")
@@ -291,7 +307,9 @@ def _cmd_amplifier(args: argparse.Namespace) -> int:
     from rfloc.numerics.laws import EmpiricalLaw
     from rfloc.theory import amplifier
 
-    check_int("order", args.order, minimum=1)
+    if check_int("order", args.order, minimum=1) % 2 == 0:
+        raise ParameterError(f"--order must be odd (phi is odd: its series has only odd "
+                             f"powers), got {args.order}")
     at = _check_at(_DEFAULT_AT if args.at is None else args.at)
     source, m = _source(args)
     law = m.law
@@ -566,7 +584,13 @@ def _run_specs(specs: list, args: argparse.Namespace) -> None:
 
 
 def _summary_line(summary: object) -> str:
-    from rfloc.validation.results import CommitteeSummary, IprSummary, PeaksSummary
+    from rfloc.validation.results import (
+        CommitteeSummary,
+        IcaSummary,
+        IprSummary,
+        IsingExactSummary,
+        PeaksSummary,
+    )
 
     if isinstance(summary, PeaksSummary):
         return (f"peak match {summary.match} (±1 pixel {summary.match_within_1}); "
@@ -575,6 +599,14 @@ def _summary_line(summary: object) -> str:
         return (f"kappa {summary.excess_kurtosis:.3g}: IPR ODE {summary.ipr_theory}, "
                 f"SGD {summary.ipr_sim}; localized ODE {summary.localized_theory}, "
                 f"SGD {summary.localized_sim}")
+    if isinstance(summary, IsingExactSummary):
+        return (f"peaks ODE-exact {summary.theory_exact}, exact-SGD {summary.exact_sim}, "
+                f"ODE-SGD {summary.theory_sim}; noise floor {summary.noise_floor}; IPR ODE "
+                f"{summary.ipr_theory}, exact {summary.ipr_exact}, SGD {summary.ipr_sim}")
+    if isinstance(summary, IcaSummary):
+        return (f"kappa {summary.excess_kurtosis:.3g}: IPR ICA ({summary.fun}) "
+                f"{summary.ipr_ica}, SGD {summary.ipr_sim}; localized filters "
+                f"{summary.localized_ica}")
     if isinstance(summary, CommitteeSummary):
         theory = summary.localized_theory
         return (f"units localized: network {summary.localized_network}"

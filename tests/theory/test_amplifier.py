@@ -238,7 +238,9 @@ def test_gaussian_is_exactly_linear(a):
 
 def test_guards_outside_range_and_nan(amps):
     amp = amps[repr(Binary())]
-    assert amp(np.array([1.5, -2.0])).tolist() == [1.0, -1.0]
+    with pytest.raises(ParameterError, match=r"a must be in \[-1, 1\] \(or pass clip=True\)"):
+        amp(np.array([1.5, -2.0]))
+    assert amp(np.array([1.5, -2.0]), clip=True).tolist() == [1.0, -1.0]
     assert math.isnan(float(amp(float("nan"))))
     with pytest.raises(ParameterError, match="a must be in"):
         amp.quadrature(1.5)
