@@ -12,7 +12,8 @@ from rfloc.errors import ParameterError, check_int
 from rfloc.numerics.covariance import HasGaussianTransform
 from rfloc.random import SeedLike, as_generator
 
-__all__ = ["CHUNK", "Blockwise", "DataModel", "check_dim", "check_m", "freeze"]
+__all__ = ["CHUNK", "MAX_PIXELS", "MAX_SAMPLE_ENTRIES", "Blockwise", "DataModel", "check_dim",
+           "check_m", "check_side", "freeze"]
 
 #: numbers generated per chunk (2 MB of float64)
 CHUNK = 1 << 18
@@ -25,9 +26,30 @@ def check_dim(dim: int) -> int:
     return int(dim)
 
 
-def check_m(m: int) -> int:
-    """A number of samples, ``m >= 0``."""
-    return check_int("m", m, minimum=0)
+#: the most pixels a model may have (its dense covariance is 2 GiB of float64)
+MAX_PIXELS = 1 << 14
+
+#: the most float64 entries one ``sample`` call may return (16 GiB)
+MAX_SAMPLE_ENTRIES = 1 << 31
+
+
+def check_m(m: int, n: int = 1) -> int:
+    """A number of samples, ``m >= 0``, of ``n`` pixels each, refused before allocating
+    above :data:`MAX_SAMPLE_ENTRIES` numbers."""
+    m = check_int("m", m, minimum=0)
+    if m * n > MAX_SAMPLE_ENTRIES:
+        raise ParameterError(f"m = {m} samples of N = {n} pixels are {m * n:.3g} numbers, "
+                             f"more than {MAX_SAMPLE_ENTRIES:.3g} (16 GiB); draw in chunks")
+    return m
+
+
+def check_side(n: int, dim: int) -> int:
+    """Pixels per side, ``n >= 2`` with ``n**dim`` at most :data:`MAX_PIXELS`."""
+    n = check_int("n", n, minimum=2)
+    if n**dim > MAX_PIXELS:
+        raise ParameterError(f"n = {n} gives N = n**{dim} = {n**dim:.3g} pixels, more than "
+                             f"{MAX_PIXELS} (a dense covariance of 2 GiB)")
+    return n
 
 
 def freeze(a: np.ndarray) -> np.ndarray:
@@ -110,7 +132,7 @@ class DataModel(ABC):
         rng : int, SeedSequence or numpy.random.Generator, optional
             Randomness; the same seed gives the same samples.
         """
-        m = check_m(m)
+        m = check_m(m, self.n)
         out = np.empty((m, self.n), dtype=np.float64)
         self.fill_rows(out, as_generator(rng))
         return out

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from rfloc.errors import check_int, check_positive
+from rfloc.errors import check_positive
 from rfloc.numerics.covariance import gaussian_kernel
-from rfloc.numerics.data._base import Blockwise, check_dim
+from rfloc.numerics.data._base import Blockwise, check_dim, check_side
 from rfloc.numerics.data._circulant_gaussian import CirculantGaussian
 
 __all__ = ["KernelField"]
@@ -27,9 +27,9 @@ class KernelField(Blockwise):
     """
 
     def __init__(self, n: int, xi: float, dim: int) -> None:
-        self.side = check_int("n", n, minimum=2)
-        self.xi = check_positive("xi", xi)
         self.dim = check_dim(dim)
+        self.side = check_side(n, self.dim)
+        self.xi = check_positive("xi", xi)
         self._latent = CirculantGaussian.from_ring(gaussian_kernel(self.side, self.xi)[0],
                                                    self.dim)
 

@@ -7,11 +7,11 @@ from typing import Any
 
 import numpy as np
 
-from rfloc.errors import check_int, check_positive
+from rfloc.errors import check_positive
 from rfloc.numerics import laws
 from rfloc.numerics.covariance import ising_covariance
 from rfloc.numerics.data import _kernels
-from rfloc.numerics.data._base import DataModel, freeze
+from rfloc.numerics.data._base import DataModel, check_side, freeze
 from rfloc.numerics.data._registry import register
 
 __all__ = ["Ising"]
@@ -59,7 +59,7 @@ class Ising(DataModel):
     dim = 1
 
     def __init__(self, n: int, J: float) -> None:
-        self.side = check_int("n", n, minimum=2)
+        self.side = check_side(n, 1)
         self.J = check_positive("J", J, strict=False)
         k = np.arange(1, self.side, dtype=np.float64)                  # remaining bonds
         x = math.exp(-2.0 * self.J)

@@ -92,7 +92,7 @@ class TwoClass:
         X : ndarray, shape (m, N), float64
         y : ndarray, shape (m,), float64 in {0., 1.}
         """
-        m = check_m(m)
+        m = check_m(m, self.n)
         gen = as_generator(rng)
         X = np.empty((m, self.n), dtype=np.float64)
         pos, neg = self.positive, self.negative

@@ -524,3 +524,21 @@ def test_zero_samples():
 def test_bad_input_raises_parameter_error_naming_the_parameter(build, name):
     with pytest.raises(ParameterError, match=name):
         build()
+
+
+@pytest.mark.parametrize("make, needle", [
+    (lambda: D.Ising(10**12, 0.5), "pixels"),
+    (lambda: D.NLGP(10**12, 1.0, 1.0), "pixels"),
+    (lambda: D.NLGP(200, 3.0, 1.0, dim=2), "pixels"),
+    (lambda: D.Ising(40, 0.5).sample(10**12), "numbers"),
+    (lambda: D.TwoClass.ising().sample(10**12), "numbers"),
+])
+def test_absurd_sizes_are_refused_before_allocating(make, needle):
+    with pytest.raises(ParameterError, match=needle):
+        make()
+
+
+def test_correlation_lengths_at_the_ends_give_their_limits():
+    """xi -> 0: independent pixels (identity); xi -> inf: one shared value (all ones)."""
+    assert np.array_equal(D.NLGP(4, 1e-162, 1.0).covariance, np.eye(4))
+    assert np.allclose(D.NLGP(4, 1e200, 1.0).covariance, 1.0)
