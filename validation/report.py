@@ -40,6 +40,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from rfloc import io
+from rfloc.numerics import metrics
 from rfloc.validation.results import (
     CaseResult,
     CommitteeSummary,
@@ -52,7 +53,7 @@ from rfloc.validation.results import (
     Results,
 )
 
-__all__ = ["LSG24_PEAK_COUNTS", "centre_on_peak", "rebuild", "write"]
+__all__ = ["LSG24_PEAK_COUNTS", "centre_on_peak", "figure", "rebuild", "rf_heatmap", "write"]
 
 #: LSG24's stored peak-comparison counts (authors' code, github leonlufkin/Localization):
 #: NLGP data, N = 40, ξ = (1, 2), 1 ReLU, lr 0.02, 10 000 steps, batch 50 000;
@@ -457,7 +458,7 @@ def _committee_section(spec: dict[str, Any], cases: list[CaseResult],
 
 
 # ============================================================================= figures
-def _figure(width: float, height: float) -> Figure:
+def figure(width: float, height: float) -> Figure:
     """A figure on its own Agg canvas (no pyplot, no global backend state)."""
     fig = Figure(figsize=(width, height), layout="constrained")
     FigureCanvasAgg(fig)
@@ -497,7 +498,7 @@ def _match_rate_figure(cases: list[CaseResult], cfgs: list[dict[str, Any]]) -> F
     series = [(f"{short}, {tol}", key) for _, short, exact, near in _PEAK_ROWS
               for tol, key in (("exact", exact), ("±1 px", near))]
     sums = [_summary(c, PeaksSummary) for c in cases]
-    fig = _figure(max(7.0, 2.4 * len(cases) + 3.5), 4.2)
+    fig = figure(max(7.0, 2.4 * len(cases) + 3.5), 4.2)
     ax = fig.add_subplot()
     width = 0.8 / len(series)
     x = np.arange(len(cases))
@@ -518,24 +519,32 @@ def _match_rate_figure(cases: list[CaseResult], cfgs: list[dict[str, Any]]) -> F
     return fig
 
 
+def rf_heatmap(fig: Figure, ax: Axes, t: np.ndarray, w: np.ndarray, peak: int, *,
+               colorbar: bool = True) -> None:
+    """Draw receptive fields ``w`` (T, N) over times ``t`` (T,) on ``ax``: each row scaled
+    to max |w| = 1, the ring rolled so pixel ``peak`` is central, with a colourbar."""
+    rolled, pixels = centre_on_peak(w, peak)
+    image = ax.pcolormesh(_cell_edges(t), np.arange(len(pixels) + 1) - 0.5,
+                          np.ma.masked_invalid(_per_row_scaled(rolled).T), cmap=_CMAP,
+                          vmin=-1, vmax=1)
+    if colorbar:
+        fig.colorbar(image, ax=ax, label="w / max |w| at each t")
+    _pixel_ticks(ax, pixels, "y")
+    ax.set_ylabel("pixel (final peak centred)")
+
+
 def _rf_evolution_figure(case: CaseResult, cfg: dict[str, Any]) -> Figure:
     runs = case.runs[:HEATMAP_INITS]
-    fig = _figure(10.0, 2.8 * len(runs) + 0.6)
+    fig = figure(10.0, 2.8 * len(runs) + 0.6)
     axes = fig.subplots(len(runs), 2, squeeze=False)
     for i, (row, run) in enumerate(zip(axes, runs, strict=True)):
         t = np.asarray(run["t"], dtype=np.float64)
         for ax, side, title in ((row[0], "theory", "effective ODE"), (row[1], "sim", "SGD")):
             w = np.asarray(run[f"w_{side}"], dtype=np.float64)[: len(t)]
-            rolled, pixels = centre_on_peak(w, run[f"peak_{side}"])
-            im = ax.pcolormesh(_cell_edges(t), np.arange(len(pixels) + 1) - 0.5,
-                               np.ma.masked_invalid(_per_row_scaled(rolled).T), cmap=_CMAP,
-                               vmin=-1, vmax=1)
-            fig.colorbar(im, ax=ax, label="w / max |w| at each t")
-            _pixel_ticks(ax, pixels, "y")
+            rf_heatmap(fig, ax, t, w, run[f"peak_{side}"])
             ax.set_title(f"init {i}, {title}: final peak pixel {run[f'peak_{side}']}, "
                          f"IPR {_num(run.get(f'ipr_{side}'))}", fontsize=9)
             ax.set_xlabel("t = lr · step")
-            ax.set_ylabel("pixel (final peak centred)")
     fig.suptitle(f"{case.label}: RF evolution — {_data_text(case.task)}; {_run_text(cfg)}",
                  fontsize=10)
     return fig
@@ -568,7 +577,7 @@ def _ipr_kappa_figure(cases: list[CaseResult], cfgs: list[dict[str, Any]]) -> Fi
     shown = [(c, s) for c in cases
              if (s := _summary(c, IprSummary)).excess_kurtosis is not None]
     x, x_inf = _kappa_positions([float(s.excess_kurtosis or 0.0) for _, s in shown])
-    fig = _figure(7.5, 4.5)
+    fig = figure(7.5, 4.5)
     ax = fig.add_subplot()
     ax.set_xscale("symlog", linthresh=1.0)
     for attr, marker, name in (("ipr_sim", "o", "SGD"), ("ipr_theory", "s", "ODE, exact φ"),
@@ -604,7 +613,7 @@ def _amplifier_figure(cases: list[CaseResult]) -> Figure:
 
     a = np.linspace(-0.99, 0.99, 199)
     line = math.sqrt(2.0 / math.pi) * a
-    fig = _figure(7.5, 4.5)
+    fig = figure(7.5, 4.5)
     ax = fig.add_subplot()
     for c in cases:
         task = from_params(c.task)
@@ -623,12 +632,17 @@ def _amplifier_figure(cases: list[CaseResult]) -> Figure:
     return fig
 
 
+def _rolled_units(w: np.ndarray) -> np.ndarray:
+    """Each row of ``w`` (K, N) rolled so its own peak (argmax |w|) is central."""
+    return np.array([centre_on_peak(row, int(np.argmax(np.abs(row))))[0] for row in w])
+
+
 def _committee_figure(case: CaseResult, cfg: dict[str, Any]) -> Figure:
     run = case.runs[0]
     w = np.atleast_2d(np.asarray(run["w_final"], dtype=np.float64))
-    rolled = np.array([centre_on_peak(row, int(np.argmax(np.abs(row))))[0] for row in w])
+    rolled = _rolled_units(w)
     units = np.arange(len(w))
-    fig = _figure(11.0, 1.5 + 0.25 * len(w))
+    fig = figure(11.0, 1.5 + 0.25 * len(w))
     left, right = fig.subplots(1, 2, width_ratios=(3, 1), sharey=True)
     im = left.imshow(_per_row_scaled(rolled), aspect="auto", cmap=_CMAP, vmin=-1, vmax=1,
                      interpolation="nearest", origin="lower",
@@ -686,26 +700,21 @@ def _ising_exact_section(spec: dict[str, Any], cases: list[CaseResult],
 def _three_way_figure(case: CaseResult, cfg: dict[str, Any]) -> Figure:
     runs = case.runs[:2]
     sides = (("theory", "effective ODE"), ("exact", "exact flow"), ("sim", "SGD"))
-    fig = _figure(12.0, 2.6 * len(runs) + 3.0)
+    fig = figure(12.0, 2.6 * len(runs) + 3.0)
     grid = fig.add_gridspec(len(runs) + 1, 3)
     for i, run in enumerate(runs):
         t = np.asarray(run["t"], dtype=np.float64)
         for j, (side, title) in enumerate(sides):
             ax = fig.add_subplot(grid[i, j])
             w = np.asarray(run[f"w_{side}"], dtype=np.float64)[: len(t)]
-            rolled, pixels = centre_on_peak(w, run[f"peak_{side}"])
-            ax.pcolormesh(_cell_edges(t), np.arange(len(pixels) + 1) - 0.5,
-                          np.ma.masked_invalid(_per_row_scaled(rolled).T), cmap=_CMAP,
-                          vmin=-1, vmax=1)
-            _pixel_ticks(ax, pixels, "y")
+            rf_heatmap(fig, ax, t, w, run[f"peak_{side}"], colorbar=False)
             ax.set_title(f"init {i}, {title}: peak {run[f'peak_{side}']}, "
                          f"IPR {_num(run.get(f'ipr_{side}'))}", fontsize=8)
             ax.set_xlabel("t = lr · step", fontsize=8)
     left, right = fig.add_subplot(grid[-1, :2]), fig.add_subplot(grid[-1, 2])
     t = np.asarray(case.runs[0]["t"], dtype=np.float64)
     for side, title in sides:
-        ipr = np.array([np.sum(np.asarray(r[f"w_{side}"])[: len(t)] ** 4, axis=-1)
-                        / np.sum(np.asarray(r[f"w_{side}"])[: len(t)] ** 2, axis=-1) ** 2
+        ipr = np.array([metrics.ipr(np.asarray(r[f"w_{side}"])[: len(t)])
                         for r in case.runs])
         left.plot(t, ipr.mean(axis=0), label=f"{title} (mean over inits)")
     left.set_xlabel("t = lr · step")
@@ -751,7 +760,7 @@ def _ica_kappa_figure(cases: list[CaseResult], cfgs: list[dict[str, Any]]) -> Fi
     sums = [_summary(c, IcaSummary) for c in cases]
     x, x_inf = _kappa_positions([float(s.excess_kurtosis) if s.excess_kurtosis is not None
                                  else 0.0 for s in sums])
-    fig = _figure(7.5, 4.5)
+    fig = figure(7.5, 4.5)
     ax = fig.add_subplot()
     ax.set_xscale("symlog", linthresh=1.0)
     for attr, marker, name in (("ipr_ica", "D", "ICA filters"), ("ipr_sim", "o", "SGD, 1 neuron"),
@@ -776,9 +785,9 @@ def _ica_kappa_figure(cases: list[CaseResult], cfgs: list[dict[str, Any]]) -> Fi
 
 def _ica_filters_figure(case: CaseResult) -> Figure:
     w = np.atleast_2d(np.asarray(case.runs[0]["filters"], dtype=np.float64))
-    rolled = np.array([centre_on_peak(row, int(np.argmax(np.abs(row))))[0] for row in w])
+    rolled = _rolled_units(w)
     order = np.argsort(-np.asarray(case.runs[0]["ipr"], dtype=np.float64))
-    fig = _figure(8.0, 1.5 + 0.12 * len(w))
+    fig = figure(8.0, 1.5 + 0.12 * len(w))
     ax = fig.add_subplot()
     im = ax.imshow(_per_row_scaled(rolled[order]), aspect="auto", cmap=_CMAP, vmin=-1,
                    vmax=1, interpolation="nearest")

@@ -445,28 +445,15 @@ def _rf_figure(traj: Trajectory, title: str) -> Figure:
     """Heatmaps of w over time for up to :data:`_FIGURE_INITS` initial conditions, each
     rolled so that its final peak is the central pixel."""
     from rfloc.numerics.metrics import peak
-    from rfloc.validation.report import (
-        _CMAP,
-        _cell_edges,
-        _figure,
-        _per_row_scaled,
-        _pixel_ticks,
-        centre_on_peak,
-    )
+    from rfloc.validation.report import figure, rf_heatmap
 
     w = traj.w.reshape(traj.t.size, -1, traj.w.shape[-1])           # (T, M, N)
     shown = min(_FIGURE_INITS, w.shape[1])
-    fig = _figure(4.0 * shown + 1.0, 3.8)
+    fig = figure(4.0 * shown + 1.0, 3.8)
     for i, ax in enumerate(fig.subplots(1, shown, squeeze=False)[0]):
         final = int(peak(w[-1, i]))
-        rolled, pixels = centre_on_peak(w[:, i], final)
-        image = ax.pcolormesh(_cell_edges(traj.t), np.arange(pixels.size + 1) - 0.5,
-                              np.ma.masked_invalid(_per_row_scaled(rolled).T), cmap=_CMAP,
-                              vmin=-1, vmax=1)
-        fig.colorbar(image, ax=ax, label="w / max |w| at each t")
-        _pixel_ticks(ax, pixels, "y")
-        ax.set(title=f"init {i}: final peak pixel {final}", xlabel="t",
-               ylabel="pixel (final peak centred)")
+        rf_heatmap(fig, ax, traj.t, w[:, i], final)
+        ax.set(title=f"init {i}: final peak pixel {final}", xlabel="t")
     fig.suptitle(title, fontsize=10)
     return fig
 
