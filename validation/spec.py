@@ -24,7 +24,9 @@ scale's cut and a user's override hold for every variant.
 from __future__ import annotations
 
 import copy
+import json
 import sys
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -241,24 +243,19 @@ class Case(_Body):
     def task(self) -> TwoClass:
         """The labelled task, built by the data-model registry (:func:`from_params`).
 
+        Built once per distinct data table (resolving, estimating the cost and planning a
+        run all ask for it; models such as natural-image patches take seconds to build).
+
         Raises
         ------
         SpecError
             When a class's parameters are refused; the message names ``data.positive``
             or ``data.negative`` and the model's own reason.
         """
-        models = []
-        for name, params in zip(("positive", "negative"), self.data.class_params(),
-                                strict=True):
-            try:
-                models.append(from_params(params))
-            except ParameterError as exc:
-                raise SpecError(f"variant {self.label!r}: data.{name}: {exc}") from None
         try:
-            task = TwoClass(models[0], models[1], self.data.p)
+            return _task(json.dumps(self.data.model_dump(mode="json"), sort_keys=True))
         except ParameterError as exc:
-            raise SpecError(f"variant {self.label!r}: data: {exc}") from None
-        return task.gaussian_clone() if self.data.clone else task
+            raise SpecError(f"variant {self.label!r}: {exc}") from None
 
 
 class Spec(_Body):
@@ -387,6 +384,23 @@ def parse_override(text: str) -> tuple[str, Any]:
 
 
 # ---------------------------------------------------------------------- internals
+@lru_cache(maxsize=64)
+def _task(data_json: str) -> TwoClass:
+    """The TwoClass of a data table given as JSON (the cache key); models are read-only."""
+    data = DataSpec.model_validate(json.loads(data_json))
+    models = []
+    for name, params in zip(("positive", "negative"), data.class_params(), strict=True):
+        try:
+            models.append(from_params(params))
+        except ParameterError as exc:
+            raise ParameterError(f"data.{name}: {exc}") from None
+    try:
+        task = TwoClass(models[0], models[1], data.p)
+    except ParameterError as exc:
+        raise ParameterError(f"data: {exc}") from None
+    return task.gaussian_clone() if data.clone else task
+
+
 def _validate(raw: dict[str, Any], *, origin: str) -> Spec:
     try:
         return Spec.model_validate(raw)
