@@ -39,9 +39,9 @@ from rfloc.random import stream, to_json
 from rfloc.validation import catalog
 from rfloc.validation.executor import Task, TaskStore, run_tasks
 from rfloc.validation.results import Results
-from rfloc.validation.runner import Purpose, initial_conditions, run_spec
+from rfloc.validation.runner import Purpose, initial_conditions, peak_tasks, run_spec
 from rfloc.validation.spec import Spec
-from rfloc.validation.tasks import RESULTS_VERSION, ipr_task, peak_task
+from rfloc.validation.tasks import RESULTS_VERSION, ipr_task
 
 __all__ = ["EXPERIMENTS", "IprPoint", "PeakRegime", "compare_peaks", "experiment_specs",
            "kurtosis_sweep", "run"]
@@ -86,12 +86,9 @@ def compare_peaks(task: TwoClass, regime: PeakRegime, *, inits: int = 28, seed: 
     another data stream) and the same against a full-batch gradient-descent run.
     """
     inits = check_int("inits", inits, minimum=1)
-    w0s = initial_conditions(task.n, inits, regime.init_scale, seed, key)
-    tasks = [Task(f"peak-v{RESULTS_VERSION}-{regime.label}-{i:03d}", peak_task, {
-        "task_params": task.params, "w0": w0.tolist(), "lr": regime.lr, "steps": regime.steps,
-        "batch_size": regime.batch_size, "seed": to_json(stream(seed, key, i, Purpose.TRAIN)),
+    tasks = peak_tasks(regime.label, task, inits, regime.init_scale, seed, key, {
+        "lr": regime.lr, "steps": regime.steps, "batch_size": regime.batch_size,
         "full_batch_size": regime.full_batch_size, "save_every": regime.save_every})
-        for i, w0 in enumerate(w0s)]
     results = run_tasks(tasks, store, executor, progress=progress, desc=regime.label)
     runs = [results[t.key] for t in tasks]
 

@@ -56,7 +56,7 @@ from rfloc.validation.tasks import (
 )
 
 __all__ = ["Plan", "Purpose", "class1_kappa", "class1_kappa_interval", "initial_conditions",
-           "plan", "run_spec"]
+           "peak_tasks", "plan", "run_spec"]
 
 
 class Purpose(IntEnum):
@@ -199,15 +199,24 @@ def _plan_peaks(case: Case, task: TwoClass, index: int, seed: int) -> Plan:
         raise SpecError(f"variant {case.label!r}: protocol 'peaks' trains online (it runs "
                         "its own full-batch bridge); training.mode must be 'online'")
     kappa = class1_kappa(task) if case.theory.amplifier == "cubic" else None
-    w0s = initial_conditions(task.n, proto.inits, tr.init_scale, seed, index)
-    save_every = tr.save_every or _save_every(tr.steps)
-    tasks = [Task(f"peak-v{RESULTS_VERSION}-{case.label}-{i:03d}", peak_task, {
-        "task_params": task.params, "w0": w0.tolist(), "lr": tr.lr, "steps": tr.steps,
-        "batch_size": tr.batch_size, "seed": to_json(stream(seed, index, i, Purpose.TRAIN)),
-        "full_batch_size": proto.full_batch_size, "save_every": save_every,
+    tasks = peak_tasks(case.label, task, proto.inits, tr.init_scale, seed, index, {
+        "lr": tr.lr, "steps": tr.steps, "batch_size": tr.batch_size,
+        "full_batch_size": proto.full_batch_size,
+        "save_every": tr.save_every or _save_every(tr.steps),
         "theory": _theory(case), "kappa": kappa, **_sgd(case)})
-        for i, w0 in enumerate(w0s)]
     return Plan(case, task, tasks, _summarize_peaks)
+
+
+def peak_tasks(label: str, task: TwoClass, inits: int, init_scale: float, seed: int,
+               index: int, kwargs: dict[str, Any]) -> list[Task]:
+    """The :func:`~rfloc.validation.tasks.peak_task` of each of ``inits`` initial
+    conditions (:func:`initial_conditions`), its SGD data on stream
+    ``(seed, index, i, TRAIN)``; ``kwargs`` are the task's other arguments."""
+    w0s = initial_conditions(task.n, inits, init_scale, seed, index)
+    return [Task(f"peak-v{RESULTS_VERSION}-{label}-{i:03d}", peak_task, {
+        "task_params": task.params, "w0": w0.tolist(),
+        "seed": to_json(stream(seed, index, i, Purpose.TRAIN)), **kwargs})
+        for i, w0 in enumerate(w0s)]
 
 
 def _summarize_peaks(runs: list[dict]) -> PeaksSummary:
