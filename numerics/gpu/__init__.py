@@ -14,8 +14,10 @@ the (K, N) weights with the CPU kernel :func:`rfloc.numerics._sgd_kernels.apply_
 and copies them back — a few hundred bytes per step against B N numbers drawn on the
 device. Randomness: one ``xoroshiro128+`` stream per device thread, all from one 64-bit
 seed drawn from the run's data ``SeedSequence``; the thread count depends on the batch
-size only (on a GPU; the simulator uses fewer), so a run is reproducible given its seed
-whatever the device.
+size only (on a GPU; the simulator uses fewer), so a run draws the same samples given its
+seed whatever the device. The gradient is summed with atomic additions, whose order varies
+between runs: a run is reproducible to floating-point rounding, not bit for bit (the CPU
+paths are bit for bit).
 """
 
 from __future__ import annotations

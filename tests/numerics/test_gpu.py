@@ -74,7 +74,8 @@ CHILD = textwrap.dedent('''
 
     t1 = train_sgd(W0, task, 0.05, 3, 8, 3, backend="cuda", save_every=1, **common)
     t2 = train_sgd(W0, task, 0.05, 3, 8, 3, backend="cuda", **common)
-    out["reproducible"] = bool(np.array_equal(t1.final, t2.final))
+    # atomic float additions sum in a varying order: equal to rounding, not bit for bit
+    out["reproducible"] = bool(np.allclose(t1.final, t2.final, rtol=1e-12, atol=1e-15))
     out["saves"] = t1.w.shape[0]
     print(json.dumps(out))
 ''')
