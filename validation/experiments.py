@@ -140,7 +140,7 @@ def kurtosis_sweep(points: list[IprPoint], *, inits: int = 4, lr: float = 0.05,
         tasks.append(Task(f"ipr-v{RESULTS_VERSION}-{pt.model}-{j:02d}", ipr_task, {
             "task_params": pt.task.params, "w0": w0s.tolist(), "lr": lr, "steps": steps,
             "batch_size": batch_size, "seed": to_json(stream(seed, key, j, Purpose.TRAIN)),
-            "kappa": pt.kappa}))
+            "cubic": pt.kappa is not None and math.isfinite(pt.kappa)}))
     results = run_tasks(tasks, store, executor, progress=progress, desc="ipr sweep")
     rows = []
     for pt, t in zip(points, tasks, strict=True):

@@ -13,14 +13,15 @@ Figures (Agg canvas, no pyplot state):
   ``rf_evolution_<case>.png`` (RF heatmaps over time, ODE and SGD side by side);
 - ``ipr`` — ``ipr_vs_kappa.png`` (final IPR against the exact excess kurtosis, κ = ∞ at
   the right edge, the localization threshold);
-- ``committee`` — ``committee_rfs_<case>.png`` (the final RF of every unit and its IPR);
+- ``committee`` — ``committee_rfs_<case>.png`` (the final RF of every unit and its IPR;
+  on a torus each unit as an image);
 - ``ising-exact`` — ``three_way_<case>.png`` (RF heatmaps of effective ODE, exact flow and
   SGD; mean IPR and ODE–exact cosine over time);
 - ``ica`` — ``ica_vs_kappa.png`` (ICA filters' and the single neuron's IPR against κ) and
   ``ica_filters_<case>.png``.
 
-Every RF drawn is rolled on the ring so that its final peak sits in the central pixel
-(:func:`centre_on_peak`).
+Every RF drawn is rolled on the ring (or torus) so that its final peak sits in the central
+pixel (:func:`centre_on_peak`).
 """
 
 from __future__ import annotations
@@ -391,6 +392,10 @@ def _ipr_section(spec: dict[str, Any], cases: list[CaseResult],
         kappa = _num(s.excess_kurtosis) + ("" if s.kurtosis_interval is None else
                                            " [{}, {}] (sample)".format(
                                                *map(_num, s.kurtosis_interval)))
+        if s.kappa_sample is not None:
+            kappa += f" (sample of {spec['protocol']['kappa_draws']}: {_num(s.kappa_sample)})"
+        if s.kappa_cubic is not None and s.kappa_cubic != s.excess_kurtosis:
+            kappa += f" (cubic φ used {_num(s.kappa_cubic)})"
         rows.append([f"`{c.label}`", _data_text(c.task), kappa,
                      _mean(s.ipr_theory), _mean(s.ipr_theory_cubic), _mean(s.ipr_sim),
                      _num(s.threshold), "yes" if s.localized_theory else "no",
@@ -399,7 +404,9 @@ def _ipr_section(spec: dict[str, Any], cases: list[CaseResult],
     md = ["## Final IPR against the excess kurtosis", "",
           "κ is the exact excess kurtosis of the class-1 pixel marginal (∞ when E X⁴ is "
           "infinite), not a sample estimate — except for data given as samples, where it is "
-          "the sample estimate with its 95 % interval. IPRs are mean ± SE over initial "
+          "the sample estimate with its 95 % interval. Where a spec asks for it, the sample "
+          "excess kurtosis of one pixel (as LSG24's kurtosis figure used) is given beside "
+          "it. IPRs are mean ± SE over initial "
           "conditions; "
           "'localized' means mean IPR above the threshold 4/N.", "",
           *_table(["case", "data", "κ", "IPR ODE (exact φ)", "IPR ODE (cubic φ)", "IPR SGD",
@@ -609,7 +616,7 @@ def _ipr_kappa_figure(cases: list[CaseResult], cfgs: list[dict[str, Any]]) -> Fi
 def _amplifier_figure(cases: list[CaseResult]) -> Figure:
     """phi(a) - sqrt(2/pi) a of each case's ODE amplifier (with the band of a sample)."""
     from rfloc.numerics.data import from_params
-    from rfloc.validation.tasks import theory_amplifier
+    from rfloc.validation.theory_side import theory_amplifier
 
     a = np.linspace(-0.99, 0.99, 199)
     line = math.sqrt(2.0 / math.pi) * a
@@ -637,7 +644,49 @@ def _rolled_units(w: np.ndarray) -> np.ndarray:
     return np.array([centre_on_peak(row, int(np.argmax(np.abs(row))))[0] for row in w])
 
 
+def _torus_side(task: dict[str, Any]) -> int | None:
+    """Side of the class-1 torus when the task is 2D, else None."""
+    inner, _ = _unwrap(task.get("positive", {}))
+    n = _pixels(task.get("positive", {}))
+    return math.isqrt(n) if n is not None and int(inner.get("dim") or 1) == 2 else None
+
+
+def _committee_images(case: CaseResult, cfg: dict[str, Any], side: int) -> Figure:
+    """2D committee RFs as images: each unit rolled on the torus so its peak is central."""
+    run = case.runs[0]
+    w = np.atleast_2d(np.asarray(run["w_final"], dtype=np.float64))
+    ipr = np.asarray(run.get("ipr", []), dtype=np.float64)
+    cols = min(len(w), 10)
+    rows = -(-len(w) // cols)
+    fig = figure(1.3 * cols + 1.2, 1.45 * rows + 0.8)
+    axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
+    im = None
+    for k, ax in enumerate(axes):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if k >= len(w):
+            ax.set_axis_off()
+            continue
+        img = w[k].reshape(side, side)
+        r, c = np.unravel_index(int(np.argmax(np.abs(img))), img.shape)
+        img = np.roll(img, (side // 2 - r, side // 2 - c), axis=(0, 1))
+        im = ax.imshow(_per_row_scaled(img.ravel()).reshape(side, side), cmap=_CMAP,
+                       vmin=-1, vmax=1, interpolation="nearest")
+        ax.set_title(f"unit {k}" + (f", IPR {ipr[k]:.3f}" if k < len(ipr) else ""),
+                     fontsize=7)
+    if im is not None:
+        fig.colorbar(im, ax=axes.tolist(), label="w / max |w| per unit", shrink=0.8)
+    threshold = _summary(case, CommitteeSummary).threshold
+    fig.suptitle(f"{case.label}: committee RFs on the {side} × {side} torus, each rolled so "
+                 f"its peak is central (4/N = {threshold:.3g}) — {_data_text(case.task)}; "
+                 f"{_run_text(cfg)}, {cfg['network'].get('activation', 'relu')}", fontsize=9)
+    return fig
+
+
 def _committee_figure(case: CaseResult, cfg: dict[str, Any]) -> Figure:
+    side = _torus_side(case.task)
+    if side is not None:
+        return _committee_images(case, cfg, side)
     run = case.runs[0]
     w = np.atleast_2d(np.asarray(run["w_final"], dtype=np.float64))
     rolled = _rolled_units(w)

@@ -141,8 +141,14 @@ class IprSummary(_Record):
     kurtosis_interval: list[float] | None = Field(
         None, description="95 % interval of a sample estimate of the excess kurtosis "
                           "(None when it is exact)")
+    kappa_sample: float | None = Field(
+        None, description="sample excess kurtosis of protocol.kappa_draws draws of one "
+                          "class-1 pixel, shown beside the exact one (None: not asked for)")
     ipr_theory: Mean
     ipr_theory_cubic: Mean | None
+    kappa_cubic: float | None = Field(
+        None, description="the kappa of the cubic amplifier: the exact one, or the sample "
+                          "estimate when theory.kappa = 'sample' (None: no cubic run)")
     ipr_sim: Mean
     threshold: float = Field(description="IPR above which an RF counts as localized (4/N)")
     localized_theory: bool

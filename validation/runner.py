@@ -27,7 +27,6 @@ import numpy as np
 
 from rfloc.numerics import metrics
 from rfloc.numerics.data import TwoClass
-from rfloc.numerics.laws import EmpiricalLaw
 from rfloc.numerics.train import xavier_init
 from rfloc.random import stream, to_json
 from rfloc.validation.executor import Task, TaskStore, run_tasks
@@ -54,6 +53,12 @@ from rfloc.validation.tasks import (
     peak_task,
     two_output_task,
 )
+from rfloc.validation.theory_side import (
+    class1_kappa,
+    class1_kappa_interval,
+    needs_draws,
+    sample_kurtosis,
+)
 
 __all__ = ["Plan", "Purpose", "class1_kappa", "class1_kappa_interval", "initial_conditions",
            "peak_tasks", "plan", "run_spec"]
@@ -64,6 +69,7 @@ class Purpose(IntEnum):
 
     INIT = 0
     TRAIN = 1
+    THEORY = 2
 
 
 @dataclass(frozen=True)
@@ -138,29 +144,6 @@ def initial_conditions(n: int, m: int, init_scale: float, seed: int, index: int
                      for i in range(m)])
 
 
-def class1_kappa_interval(task: TwoClass) -> list[float] | None:
-    """95 % interval of the class-1 excess kurtosis when it is a sample estimate, else None."""
-    law = getattr(task.positive, "marginal", None)
-    return list(law.kurtosis_interval()) if isinstance(law, EmpiricalLaw) else None
-
-
-def class1_kappa(task: TwoClass) -> float:
-    """Exact excess kurtosis of the class-1 pixel marginal (``inf`` when E X^4 is infinite).
-
-    Elliptical models give their own (``Elliptical.excess_kurtosis``); Gaussian processes 0.
-    """
-    from rfloc.theory import as_marginal
-
-    model = task.positive
-    own = getattr(model, "excess_kurtosis", None)
-    if callable(own):
-        return float(own())
-    marginal = as_marginal(model.marginal)
-    if marginal.max_moment() <= 4:
-        return math.inf
-    return float(marginal.excess_kurtosis())
-
-
 def _single_neuron(case: Case) -> None:
     net = case.network
     if (net.k, net.output, net.activation, net.bias) != (1, "scalar", "relu", "none"):
@@ -183,8 +166,13 @@ def _sgd(case: Case) -> dict[str, Any]:
     return {"sgd": opts} if opts else {}
 
 
-def _theory(case: Case) -> dict[str, Any]:
-    return case.theory.model_dump(mode="json", exclude={"covariances"})
+def _theory(case: Case, seed: int, index: int) -> dict[str, Any]:
+    """The ``[theory]`` table a task gets; with a ``seed`` (stream ``(seed, index, 0,
+    THEORY)``, shared by the variant's tasks) when it draws samples."""
+    th = case.theory.model_dump(mode="json")
+    if needs_draws(th):
+        th["seed"] = to_json(stream(seed, index, 0, Purpose.THEORY))
+    return th
 
 
 def _save_every(steps: int) -> int:
@@ -198,12 +186,11 @@ def _plan_peaks(case: Case, task: TwoClass, index: int, seed: int) -> Plan:
     if tr.mode != "online":
         raise SpecError(f"variant {case.label!r}: protocol 'peaks' trains online (it runs "
                         "its own full-batch bridge); training.mode must be 'online'")
-    kappa = class1_kappa(task) if case.theory.amplifier == "cubic" else None
     tasks = peak_tasks(case.label, task, proto.inits, tr.init_scale, seed, index, {
         "lr": tr.lr, "steps": tr.steps, "batch_size": tr.batch_size,
         "full_batch_size": proto.full_batch_size,
         "save_every": tr.save_every or _save_every(tr.steps),
-        "theory": _theory(case), "kappa": kappa, **_sgd(case)})
+        "theory": _theory(case, seed, index), **_sgd(case)})
     return Plan(case, task, tasks, _summarize_peaks)
 
 
@@ -245,12 +232,17 @@ def _plan_ipr(case: Case, task: TwoClass, index: int, seed: int) -> Plan:
     _single_neuron(case)
     tr, proto = case.training, case.protocol
     kappa, interval = class1_kappa(task), class1_kappa_interval(task)
+    kappa_sample = None
+    if proto.kappa_draws:
+        gen = np.random.default_rng(stream(seed, index, 1, Purpose.THEORY))
+        kappa_sample = sample_kurtosis(task.positive.sample(proto.kappa_draws, gen)[:, 0])
     w0s = initial_conditions(task.n, proto.inits, tr.init_scale, seed, index)
     tasks = [Task(f"ipr-v{RESULTS_VERSION}-{case.label}-{i:03d}", ipr_task, {
         "task_params": task.params, "w0": [w0.tolist()], "lr": tr.lr, "steps": tr.steps,
         "batch_size": tr.batch_size, "seed": to_json(stream(seed, index, i, Purpose.TRAIN)),
-        "kappa": kappa if math.isfinite(kappa) else None, "theory": _theory(case),
-        "cubic": proto.cubic, "full_batch": tr.mode == "full-batch", **_sgd(case)})
+        "theory": _theory(case, seed, index),
+        "cubic": proto.cubic and (math.isfinite(kappa) or case.theory.kappa == "sample"),
+        "full_batch": tr.mode == "full-batch", **_sgd(case)})
         for i, w0 in enumerate(w0s)]
     threshold = metrics.localized_ipr(task.n)
 
@@ -259,8 +251,11 @@ def _plan_ipr(case: Case, task: TwoClass, index: int, seed: int) -> Plan:
         sim = Mean.of([v for r in runs for v in r["ipr_sim_runs"]])
         cubic = [v for r in runs for v in r.get("ipr_theory_cubic_runs", [])]
         return IprSummary(
-            excess_kurtosis=kappa, kurtosis_interval=interval, ipr_theory=theory, ipr_sim=sim,
-            ipr_theory_cubic=Mean.of(cubic) if cubic else None, threshold=threshold,
+            excess_kurtosis=kappa, kurtosis_interval=interval, kappa_sample=kappa_sample,
+            ipr_theory=theory, ipr_sim=sim,
+            ipr_theory_cubic=Mean.of(cubic) if cubic else None,
+            kappa_cubic=next((r["kappa_cubic"] for r in runs if "kappa_cubic" in r), None),
+            threshold=threshold,
             localized_theory=(theory.mean or 0.0) > threshold,
             localized_sim=(sim.mean or 0.0) > threshold)
 
@@ -283,7 +278,8 @@ def _plan_committee(case: Case, task: TwoClass, index: int, seed: int) -> Plan:
         "seed": to_json(stream(seed, index, 0, Purpose.TRAIN)),
         "train_readout": net.readout == "trained", "ode_dt": case.protocol.ode_dt,
         "ode_method": case.protocol.ode_method,
-        "full_batch": tr.mode == "full-batch", **_sgd(case)})]
+        "full_batch": tr.mode == "full-batch", **_sgd(case),
+        "theory": _theory(case, seed, index)})]
     return Plan(case, task, tasks, lambda runs: _committee_summary(runs[0], threshold))
 
 
@@ -309,8 +305,8 @@ def _plan_ising_exact(case: Case, task: TwoClass, index: int, seed: int) -> Plan
     tasks = [Task(f"ising-exact-v{RESULTS_VERSION}-{case.label}-{i:03d}", ising_exact_task, {
         "task_params": task.params, "w0": w0.tolist(), "lr": tr.lr, "steps": tr.steps,
         "batch_size": tr.batch_size, "seed": to_json(stream(seed, index, i, Purpose.TRAIN)),
-        "save_every": tr.save_every or _save_every(tr.steps), "theory": _theory(case),
-        "tol": proto.tol})
+        "save_every": tr.save_every or _save_every(tr.steps),
+        "theory": _theory(case, seed, index), "tol": proto.tol})
         for i, w0 in enumerate(w0s)]
     return Plan(case, task, tasks, _summarize_ising_exact)
 
@@ -338,7 +334,6 @@ def _plan_ica(case: Case, task: TwoClass, index: int, seed: int) -> Plan:
     _single_neuron(case)
     tr, proto = case.training, case.protocol
     kappa = class1_kappa(task)
-    finite = kappa if math.isfinite(kappa) else None
     fun = ica_contrast(proto.fun, kappa)
     tasks = [Task(f"ica-v{RESULTS_VERSION}-{case.label}", ica_task, {
         "task_params": task.params, "samples": proto.samples, "fun": fun,
@@ -348,7 +343,7 @@ def _plan_ica(case: Case, task: TwoClass, index: int, seed: int) -> Plan:
     tasks += [Task(f"ipr-v{RESULTS_VERSION}-{case.label}-{i:03d}", ipr_task, {
         "task_params": task.params, "w0": [w0.tolist()], "lr": tr.lr, "steps": tr.steps,
         "batch_size": tr.batch_size, "seed": to_json(stream(seed, index, i + 1, Purpose.TRAIN)),
-        "kappa": finite, "theory": _theory(case), "cubic": False,
+        "theory": _theory(case, seed, index), "cubic": False,
         "full_batch": tr.mode == "full-batch"})
         for i, w0 in enumerate(w0s)]
     threshold = metrics.localized_ipr(task.n)

@@ -141,11 +141,27 @@ class TrainingSpec(_Table):
 class TheorySpec(_Table):
     """How the effective ODE is built and integrated."""
 
-    amplifier: Literal["exact", "cubic", "linear"] = Field(
+    amplifier: Literal["exact", "cubic", "linear", "empirical", "binary", "lsg24-fig3"] = Field(
         "exact", description="exact phi of the class-1 marginal; cubic: the kurtosis-only "
-                             "truncation sqrt(2/pi)(a - kappa a^3/6) with exact kappa; "
-                             "linear: sqrt(2/pi) a (no localization)")
-    covariances: Literal["analytic"] = "analytic"
+                             "truncation sqrt(2/pi)(a - kappa a^3/6); linear: sqrt(2/pi) a "
+                             "(no localization); empirical: the Monte Carlo phi of `samples` "
+                             "draws of one pixel; binary: the +-1 (g -> inf) amplifier; "
+                             "lsg24-fig3: LSG24's Fig. 3 code (sqrt(2/pi) a - kappa a^3/6, "
+                             "pooled sample kappa, no factor p)")
+    kappa: Literal["exact", "sample"] = Field(
+        "exact", description="kappa of the cubic amplifier: exact, or the sample excess "
+                             "kurtosis of `samples` draws of one pixel (LSG24's code)")
+    covariances: Literal["analytic", "empirical"] = Field(
+        "analytic", description="class covariances: analytic, or X^T X / n of `samples` "
+                                "inputs per class")
+    samples: int = Field(100_000, ge=100, le=MAX_BATCH,
+                         description="draws behind sample kappa, the empirical amplifier and "
+                                     "empirical covariances")
+    covariance_data: dict[str, Any] = Field(
+        default_factory=dict, description="data keys replacing both classes' own for the "
+                                          "covariances only (LSG24's peak comparison: g = 100)")
+    rate: PositiveFloat = Field(
+        1.0, description="ODE time = rate * lr * steps (1: the derivation; LSG24's code 0.5)")
     method: Literal["euler", "rk4", "dopri5"] = "euler"
     dt: PositiveFloat | Literal["lr"] = Field(
         "lr", description='step size; "lr" makes ODE step k line up with SGD step k')
@@ -165,6 +181,10 @@ class IprProtocol(_Table):
     kind: Literal["ipr"]
     inits: int = Field(4, ge=1, le=100_000)
     cubic: bool = Field(True, description="also integrate the kurtosis-only cubic amplifier")
+    kappa_draws: int = Field(
+        0, ge=0, le=MAX_BATCH, description="draws of one class-1 pixel behind a sample excess "
+                                           "kurtosis shown beside the exact one (0: none; "
+                                           "LSG24's axis: 10 000)")
 
 
 class CommitteeProtocol(_Table):

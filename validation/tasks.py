@@ -4,109 +4,47 @@ Every function here is module-level (picklable for process pools and Dask), take
 JSON-serialisable arguments (data-model ``params``, lists, numbers, seed entropy) and
 returns a JSON-serialisable dict, so a task can be rerun from ``results.json`` alone.
 
-The theory side of a task is read off the data model: class covariances from
-``TwoClass.covariances`` (analytic) and the amplifier from the positive class's pixel
-marginal (:func:`theory_amplifier`).
+The theory side of a task — amplifier, covariances, time scale — is built by
+:func:`rfloc.validation.theory_side.theory_side` from the spec's ``[theory]`` table.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
 from rfloc.errors import ParameterError
-from rfloc.numerics import laws, metrics
-from rfloc.numerics.data import Elliptical, GaussianProcess, Ising, TwoClass, from_params
+from rfloc.numerics import metrics
+from rfloc.numerics.data import Ising, TwoClass, from_params
 from rfloc.numerics.integrate import integrate_effective
 from rfloc.numerics.train import train_sgd
 from rfloc.numerics.two_output import train_two_output
 from rfloc.random import seed_sequence
-from rfloc.theory import AmplifierTable, Gaussian, amplifier
+from rfloc.validation.theory_side import DEFAULT_THEORY, theory_side
 
 #: Bumped whenever a task function's output changes, so stored results are never reused
 #: across incompatible versions (it is part of every task name).
 RESULTS_VERSION = 2
 
-__all__ = ["RESULTS_VERSION", "cubic_table", "ica_task", "ipr_task", "ising_exact_task",
-           "many_task", "peak_task", "theory_amplifier", "two_output_task"]
+__all__ = ["RESULTS_VERSION", "ica_task", "ipr_task", "ising_exact_task", "many_task",
+           "peak_task", "two_output_task"]
 
 
-@lru_cache(maxsize=32)
-def _cached_table(marginal_key: tuple, elliptical_abs_mean: float | None) -> AmplifierTable:
-    kind, arg = marginal_key
-    if elliptical_abs_mean is not None:
-        return AmplifierTable.linear(elliptical_abs_mean)
-    from rfloc.theory import by_name
-
-    return amplifier(by_name(kind, arg)).table
-
-
-def _shell_abs_mean(n: int) -> float:
-    r""":math:`E|X|` of a shell pixel :math:`\sqrt N u_1`:
-    :math:`\sqrt N\,\Gamma(N/2)/(\sqrt\pi\,\Gamma((N+1)/2))`."""
-    return math.sqrt(n) * math.exp(math.lgamma(n / 2) - math.lgamma((n + 1) / 2)) / math.sqrt(
-        math.pi)
-
-
-def theory_amplifier(task: TwoClass) -> AmplifierTable:
-    r"""The amplifier the effective ODE uses for ``task`` (from the class-1 model).
-
-    Elliptical data get the exact linear amplifier :math:`E|X|\,a`; Gaussian processes
-    :math:`\sqrt{2/\pi}\,a`; every other model the amplifier of its pixel marginal.
-    """
-    model = task.positive
-    if isinstance(model, Elliptical):
-        m = model.marginal
-        slope = float(m.abs_mean()) if m is not None else _shell_abs_mean(model.n)
-        return _cached_table(("elliptical", None), slope)
-    if isinstance(model, GaussianProcess):
-        return amplifier(Gaussian()).table
-    m = model.marginal
-    if m.name not in laws.REGISTRY:            # an empirical or user law: its own amplifier
-        return amplifier(m).table
-    param = next(iter(m.params.values()), None)
-    return _cached_table((m.name, param), None)
-
-
-def cubic_table(kappa: float) -> AmplifierTable:
-    r"""Kurtosis-only truncation :math:`\varphi_3(a) = \sqrt{2/\pi}\,(a - \kappa a^3/6)`."""
-    c = math.sqrt(2 / math.pi)
-    return AmplifierTable.fit(lambda th: c * (math.sin(th) - kappa * math.sin(th) ** 3 / 6))
-
-
-#: the theory side when a task is given none: Euler with dt = lr, the exact amplifier
-DEFAULT_THEORY: dict[str, Any] = {"amplifier": "exact", "method": "euler", "dt": "lr"}
-
-
-def theory_table(task: TwoClass, kind: str, kappa: float | None = None) -> AmplifierTable:
-    r"""The amplifier the ODE integrates: ``"exact"`` (:func:`theory_amplifier`),
-    ``"cubic"`` (:func:`cubic_table` at the exact ``kappa``) or ``"linear"``
-    (:math:`\sqrt{2/\pi}\,a`, the Gaussian amplifier)."""
-    if kind == "exact":
-        return theory_amplifier(task)
-    if kind == "linear":
-        return AmplifierTable.linear(math.sqrt(2 / math.pi))
-    if kind == "cubic" and kappa is not None and math.isfinite(kappa):
-        return cubic_table(kappa)
-    raise ParameterError(f"theory.amplifier = {kind!r} needs a finite excess kurtosis, "
-                         f"got {kappa!r}" if kind == "cubic" else
-                         f"theory.amplifier must be exact, cubic or linear, got {kind!r}")
-
-
-def _ode(w0: np.ndarray, task: TwoClass, table: AmplifierTable, lr: float, steps: int,
-         save_every: int, theory: dict[str, Any] | None = None) -> Any:
-    """The effective ODE to t = lr * steps; with ``dt = "lr"`` step k is SGD step k and
-    ``save_every`` counts steps."""
+def _ode(w0: np.ndarray, task: TwoClass, lr: float, steps: int, save_every: int,
+         theory: dict[str, Any] | None = None) -> Any:
+    """The effective ODE of ``task``'s theory side (:func:`.theory_side.theory_side`) to
+    t = rate * lr * steps; with ``dt = "lr"`` ODE step k is SGD step k and ``save_every``
+    counts steps."""
     th = {**DEFAULT_THEORY, **(theory or {})}
-    dt = lr if th["dt"] == "lr" else float(th["dt"])
-    cov1, cov0 = task.covariances
-    return integrate_effective(w0, cov1, cov0, table, t_end=lr * steps, dt=dt,
-                               method=th["method"], p=task.p,
-                               save_at=lr * _save_steps(steps, save_every), on_failure="return")
+    side = theory_side(task, th)
+    tau = side.rate * lr
+    dt = tau if th["dt"] == "lr" else float(th["dt"])
+    return integrate_effective(w0, side.cov1, side.cov0, side.table,
+                               t_end=tau * steps, dt=dt, method=th["method"], p=task.p,
+                               save_at=tau * _save_steps(steps, save_every),
+                               on_failure="return")
 
 
 def _save_steps(steps: int, every: int) -> np.ndarray:
@@ -116,16 +54,16 @@ def _save_steps(steps: int, every: int) -> np.ndarray:
 
 def peak_task(task_params: dict, w0: list[float], lr: float, steps: int, batch_size: int,
               seed: dict, full_batch_size: int, save_every: int,
-              theory: dict[str, Any] | None = None, kappa: float | None = None,
+              theory: dict[str, Any] | None = None,
               sgd: dict[str, Any] | None = None) -> dict:
     r"""One initial condition: effective ODE vs SGD vs a repeat SGD vs full-batch GD.
 
     ``sgd`` holds extra options of the online runs (``sampler``, ``backend`` of
     :func:`~rfloc.numerics.train.train_sgd`).
 
-    The ODE's amplifier, method and step come from ``theory`` (default
-    :data:`DEFAULT_THEORY`: Euler with ``dt = lr``, so ODE step k lines up with SGD step k;
-    ``kappa`` is the exact excess kurtosis the cubic amplifier needs).
+    The ODE's amplifier, covariances, method and step come from ``theory`` (default
+    :data:`~.theory_side.DEFAULT_THEORY`: exact amplifier, analytic covariances, Euler with
+    ``dt = lr``, so ODE step k lines up with SGD step k).
     Two theory predictions of the peak: at the end (``peak_theory``) and at *emergence*
     (``peak_theory_emergence``), the first step at which the ODE's IPR reaches
     :func:`rfloc.numerics.metrics.localized_ipr` — the effective ODE is an early-time
@@ -138,7 +76,7 @@ def peak_task(task_params: dict, w0: list[float], lr: float, steps: int, batch_s
     w0a = np.asarray(w0, dtype=np.float64)
     s_sim, s_rep, s_fb = seed_sequence(seed).spawn(3)
     th = {**DEFAULT_THEORY, **(theory or {})}
-    full = _ode(w0a, task, theory_table(task, th["amplifier"], kappa), lr, steps, 1, th)
+    full = _ode(w0a, task, lr, steps, 1, th)
     ipr_t = metrics.ipr(full.w)
     emerged = ipr_t >= metrics.localized_ipr(task.n)
     k_emerge = int(np.argmax(emerged)) if np.any(emerged) else len(ipr_t) - 1
@@ -184,22 +122,24 @@ def peak_task(task_params: dict, w0: list[float], lr: float, steps: int, batch_s
 
 
 def ipr_task(task_params: dict, w0: list[list[float]], lr: float, steps: int,
-             batch_size: int, seed: dict, kappa: float | None,
-             theory: dict[str, Any] | None = None, cubic: bool = True,
+             batch_size: int, seed: dict, theory: dict[str, Any] | None = None,
+             cubic: bool = True,
              full_batch: bool = False, sgd: dict[str, Any] | None = None) -> dict:
     r"""Final IPR of the ODE and of SGD (or full-batch GD), from the same ``M`` initial
-    conditions; with ``cubic`` and a finite ``kappa`` also the ODE with the kurtosis-only
-    cubic truncation of the amplifier."""
+    conditions; with ``cubic`` also the ODE with the kurtosis-only cubic truncation of the
+    amplifier (its κ as ``theory["kappa"]`` says, returned as ``kappa_cubic``)."""
     task = from_params(task_params)
     w0a = np.asarray(w0, dtype=np.float64)
     th = {**DEFAULT_THEORY, **(theory or {})}
-    ode = _ode(w0a, task, theory_table(task, th["amplifier"], kappa), lr, steps, steps, th)
+    ode = _ode(w0a, task, lr, steps, steps, th)
     out: dict[str, Any] = {"ipr_theory_runs": metrics.ipr(ode.final),
                            "ode_status": ode.status}
-    if cubic and kappa is not None and math.isfinite(kappa):
-        cub = _ode(w0a, task, cubic_table(kappa), lr, steps, steps, th)
+    if cubic:
+        cub_th = {**th, "amplifier": "cubic"}
+        cub = _ode(w0a, task, lr, steps, steps, cub_th)
         out["ipr_theory_cubic_runs"] = metrics.ipr(cub.final)
         out["cubic_status"] = cub.status
+        out["kappa_cubic"] = theory_side(task, cub_th).kappa
     sims = [train_sgd(w, task, lr, steps, batch_size, s, eval_size=1000,
                       full_batch=full_batch, **(sgd or {})).final
             for w, s in zip(w0a, seed_sequence(seed).spawn(len(w0a)), strict=True)]
@@ -212,21 +152,22 @@ def ipr_task(task_params: dict, w0: list[list[float]], lr: float, steps: int,
 def many_task(task_params: dict, k: int, activation: str, bias: bool | str, lr: float,
               steps: int, batch_size: int, init_scale: float, seed: dict,
               train_readout: bool = False, ode_dt: float = 0.05, ode_method: str = "rk4",
-              full_batch: bool = False, sgd: dict[str, Any] | None = None) -> dict:
+              full_batch: bool = False, sgd: dict[str, Any] | None = None,
+              theory: dict[str, Any] | None = None) -> dict:
     """Train a K-neuron committee (readout 1/K, fixed or trained); the single-neuron ODE
-    integrates each neuron's own initial RF on the same task (``ode_method`` with step, or
-    first trial step, ``ode_dt``, to the per-neuron time ``lr * steps / K``), for the
-    theory's prediction."""
+    (the theory side of ``theory``) integrates each neuron's own initial RF on the same task
+    (``ode_method`` with step, or first trial step, ``ode_dt``, to the per-neuron time
+    ``rate * lr * steps / K``), for the theory's prediction."""
     task = from_params(task_params)
     traj = train_sgd(k, task, lr, steps, batch_size, seed_sequence(seed),
                      activation=activation, bias=bias, init_scale=init_scale,
                      eval_size=2000, train_readout=train_readout, full_batch=full_batch,
                      **(sgd or {}))
-    cov1, cov0 = task.covariances
+    side = theory_side(task, theory)
     # The gradient on w_k carries the readout 1/K: per-neuron time is lr * steps / K.
-    ode = integrate_effective(traj.w[0], cov1, cov0, theory_amplifier(task),
-                              t_end=lr * steps / k, dt=ode_dt, method=ode_method, p=task.p,
-                              on_failure="return")
+    ode = integrate_effective(traj.w[0], side.cov1, side.cov0, side.table,
+                              t_end=side.rate * lr * steps / k, dt=ode_dt, method=ode_method,
+                              p=task.p, on_failure="return")
     return {"w_final": traj.final, "ipr": metrics.ipr(traj.final),
             "ipr_theory": metrics.ipr(ode.final), "ode_status": ode.status,
             "loss": traj.extras["loss"][-1], "accuracy": traj.extras["accuracy"][-1],
@@ -280,7 +221,7 @@ def ising_exact_task(task_params: dict, w0: list[float], lr: float, steps: int,
     w0a = np.asarray(w0, dtype=np.float64)
     th = {**DEFAULT_THEORY, **(theory or {})}
     dt = lr if th["dt"] == "lr" else float(th["dt"])
-    ode = _ode(w0a, task, theory_table(task, th["amplifier"]), lr, steps, 1, th)
+    ode = _ode(w0a, task, lr, steps, 1, th)
     flow = PopulationFlow.ising(task.n, pos.J, neg.J, task.p, tol=tol)
     exact = solve_flow(flow, th["method"], w0a, lr * steps, dt,
                        saveat=SaveAt(times=lr * _save_steps(steps, 1)))

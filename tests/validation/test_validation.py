@@ -12,7 +12,8 @@ from rfloc.numerics.data import TwoClass
 from rfloc.theory import Binary, amplifier
 from rfloc.theory.covariance import ising_covariance
 from rfloc.validation import PeakRegime, TaskStore, compare_peaks, make_executor
-from rfloc.validation.tasks import cubic_table, peak_task, theory_amplifier
+from rfloc.validation.tasks import peak_task
+from rfloc.validation.theory_side import cubic_table, theory_amplifier
 
 TINY = PeakRegime("tiny", steps=300, batch_size=200, full_batch_size=2000, save_every=100,
                   init_scale=0.1)
