@@ -1,9 +1,12 @@
 r"""Analytic pixel covariances of the data models on a ring (1D) or a torus (2D).
 
-All inputs are translation invariant, so every covariance here is circulant (1D) or
-block-circulant with circulant blocks (2D, ``torus``). Pixels have unit variance, so
-covariances are correlations. ``rfloc.theory.covariance`` re-exports these functions.
-See ``docs/data.md`` for the models they describe.
+With the default periodic boundaries every input is translation invariant, so every
+covariance here is circulant (1D) or block-circulant with circulant blocks (2D,
+``torus``); with ``boundary="open"`` the Gaussian kernel uses the distance on a line
+(:func:`line_distance`) and is Toeplitz (2D: a Kronecker product of Toeplitz matrices on
+a square). Pixels have unit variance, so covariances are correlations.
+``rfloc.theory.covariance`` re-exports these functions. See ``docs/data.md`` for the
+models they describe.
 """
 
 from __future__ import annotations
@@ -16,8 +19,11 @@ import numpy as np
 from rfloc.errors import ParameterError, check_int, check_positive
 
 __all__ = [
+    "BOUNDARIES",
+    "check_boundary",
     "gaussian_kernel",
     "ising_covariance",
+    "line_distance",
     "nlgp_covariance",
     "nlgp_map",
     "norta_covariance",
@@ -38,11 +44,28 @@ def _check_dim(dim: int) -> int:
     return dim
 
 
-def ring_distance(n: int) -> np.ndarray:
-    r"""Ring distances :math:`d_{ij} = \min(|i-j|, n-|i-j|)`, shape (n, n), integer."""
+#: the boundaries of a kernel field: a ring/torus, or a segment/square without wrapping
+BOUNDARIES = ("periodic", "open")
+
+
+def check_boundary(boundary: str) -> str:
+    """``boundary`` if it is one of :data:`BOUNDARIES`, else raise ParameterError."""
+    if not isinstance(boundary, str) or boundary not in BOUNDARIES:
+        raise ParameterError(f"boundary must be one of {BOUNDARIES}, got {boundary!r}")
+    return boundary
+
+
+def line_distance(n: int) -> np.ndarray:
+    r"""Distances :math:`d_{ij} = |i-j|` on a line of ``n`` sites (open boundaries),
+    shape (n, n), integer."""
     n = check_int("n", n, minimum=2)
     i = np.arange(n)
-    d = np.abs(i[:, None] - i[None, :])
+    return np.abs(i[:, None] - i[None, :])
+
+
+def ring_distance(n: int) -> np.ndarray:
+    r"""Ring distances :math:`d_{ij} = \min(|i-j|, n-|i-j|)`, shape (n, n), integer."""
+    d = line_distance(n)
     return np.minimum(d, n - d)
 
 
@@ -58,8 +81,10 @@ def torus(cov1d: np.ndarray) -> np.ndarray:
     return np.kron(c, c)
 
 
-def gaussian_kernel(n: int, xi: float, *, dim: int = 1) -> np.ndarray:
-    r"""Ring kernel :math:`C_\xi(d) = \exp(-d^2/\xi^2)` (``dim=2``: its torus product).
+def gaussian_kernel(n: int, xi: float, *, dim: int = 1,
+                    boundary: str = "periodic") -> np.ndarray:
+    r"""Gaussian kernel :math:`C_\xi(d) = \exp(-d^2/\xi^2)` (``dim=2``: the product of
+    the two axes' kernels, ``kron(C, C)``).
 
     Parameters
     ----------
@@ -67,11 +92,21 @@ def gaussian_kernel(n: int, xi: float, *, dim: int = 1) -> np.ndarray:
         Pixels per side (ring length, or torus side for ``dim=2``).
     xi : float
         Correlation length, ``xi > 0``.
+    dim : {1, 2}
+        Line/ring or square/torus.
+    boundary : {"periodic", "open"}
+        ``d`` is the ring distance :math:`\min(|i-j|, n-|i-j|)` (:func:`ring_distance`) or,
+        open, the distance on a line :math:`|i-j|` (:func:`line_distance`).
+
+    Returns
+    -------
+    ndarray, shape (n**dim, n**dim)
     """
     xi = check_positive("xi", xi)
     _check_dim(dim)
+    distance = ring_distance if check_boundary(boundary) == "periodic" else line_distance
     with np.errstate(over="ignore", under="ignore"):      # xi -> 0: identity; -> inf: ones
-        c = np.exp(-((ring_distance(n) / xi) ** 2))
+        c = np.exp(-((distance(n) / xi) ** 2))
     return torus(c) if dim == 2 else c
 
 
@@ -87,9 +122,10 @@ def nlgp_map(base: np.ndarray, g: float) -> np.ndarray:
     return np.arcsin(r * c) / math.asin(r)
 
 
-def nlgp_covariance(n: int, xi: float, g: float, *, dim: int = 1) -> np.ndarray:
-    r"""Pixel covariance of NLGP(g) on a ring/torus: :func:`nlgp_map` of :func:`gaussian_kernel`."""
-    return nlgp_map(gaussian_kernel(n, xi, dim=dim), g)
+def nlgp_covariance(n: int, xi: float, g: float, *, dim: int = 1,
+                    boundary: str = "periodic") -> np.ndarray:
+    r"""Pixel covariance of NLGP(g): :func:`nlgp_map` of :func:`gaussian_kernel`."""
+    return nlgp_map(gaussian_kernel(n, xi, dim=dim, boundary=boundary), g)
 
 
 def ising_covariance(n: int, J: float) -> np.ndarray:

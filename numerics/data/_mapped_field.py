@@ -19,6 +19,11 @@ The root's lags are truncated where the dropped :math:`\ell_1` mass is at most
 :math:`2\,\text{ROOT\_TOL}\,(\sum|r_d|)^2` per entry (about 1e-14 for the reference kernels,
 below the 1e-12 accuracy of the NORTA covariance). A marginal that cannot be tabulated is
 sampled through its own ``gaussian_transform`` after the FFT (the exact path).
+
+Open boundaries have no circulant root: the latent rows come from the dense symmetric
+root (:class:`._dense_gaussian.DenseGaussian`, BLAS) and then go through the same table
+(or the law's ``gaussian_transform``); :meth:`MappedField.parts` is None, so the fused
+sampler, which draws circulant roots only, refuses such a field.
 """
 
 from __future__ import annotations
@@ -29,9 +34,10 @@ from typing import NamedTuple
 import numpy as np
 
 from rfloc.numerics.data import _field_kernels
+from rfloc.numerics.data._circulant_gaussian import CirculantGaussian
 from rfloc.numerics.data._kernel_field import KernelField
 from rfloc.numerics.data._normal import ZIG_F, ZIG_R, ZIG_X
-from rfloc.numerics.data._pixel_table import Z_MAX, tabulate
+from rfloc.numerics.data._pixel_table import Z_MAX, evaluate, tabulate
 
 __all__ = ["MAX_HALF_TAPS", "ROOT_TOL", "FieldParts", "MappedField", "root_taps"]
 
@@ -97,29 +103,38 @@ class MappedField(KernelField):
 
     @cached_property
     def _root(self) -> np.ndarray:
-        first = self._latent.first_row
+        latent = self._latent
+        assert isinstance(latent, CirculantGaussian)      # parts(): periodic fields only
+        first = latent.first_row
         return root_taps(first if self.dim == 1 else first[0])
 
     def parts(self) -> FieldParts | None:
-        """:class:`FieldParts` of this field (any width), or None without a pixel table."""
+        """:class:`FieldParts` of this field (any width), or None without a pixel table or
+        with open boundaries (no circulant root)."""
         coef = self.pixel_table
-        if coef is None:
+        if coef is None or self.boundary != "periodic":
             return None
         return FieldParts(self._root, self.side, self.dim, coef, coef.shape[0] / Z_MAX)
 
     def _fill_block(self, out: np.ndarray, gen: np.random.Generator, work: np.ndarray) -> None:
         parts = self.parts()
-        if parts is None:
-            self._latent.fill(out, gen, work)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                out[...] = self.marginal.gaussian_transform(out)
-        elif parts.taps.size <= MAX_HALF_TAPS:
+        latent = self._latent
+        if parts is not None and parts.taps.size <= MAX_HALF_TAPS:
             bitgen = gen.bit_generator
             with bitgen.lock:
                 _field_kernels.field_rows(
                     bitgen.ctypes.next_uint64, bitgen.ctypes.state_address, ZIG_X, ZIG_F,
                     ZIG_R, parts.taps, parts.side, parts.dim, parts.coef,
                     parts.inv_h, out)
-        else:
-            _field_kernels.table_pixels(self._latent.pairs(out.shape[0], gen, work),
+        elif parts is not None and isinstance(latent, CirculantGaussian):
+            _field_kernels.table_pixels(latent.pairs(out.shape[0], gen, work),
                                         parts.coef, parts.inv_h, out)
+        else:
+            latent.fill(out, gen, work)
+            coef = self.pixel_table
+            if coef is None:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    out[...] = self.marginal.gaussian_transform(out)
+            else:
+                flat = out.reshape(-1)
+                evaluate(flat, coef, coef.shape[0] / Z_MAX, flat)

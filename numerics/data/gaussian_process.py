@@ -11,7 +11,7 @@ from rfloc.errors import ParameterError
 from rfloc.numerics import laws
 from rfloc.numerics.data._base import Blockwise, DataModel, check_dim
 from rfloc.numerics.data._circulant_gaussian import CirculantGaussian, torus_index
-from rfloc.numerics.data._normal import standard_normal
+from rfloc.numerics.data._dense_gaussian import DenseGaussian
 from rfloc.numerics.data._registry import from_params, register
 
 __all__ = ["GaussianProcess", "gaussian_clone"]
@@ -24,8 +24,9 @@ class GaussianProcess(Blockwise):
     If ``cov`` is circulant (``dim=1``) or block-circulant with circulant blocks
     (``dim=2``, a torus) — as for every translation-invariant model here — samples come
     from the FFT of its first row (:class:`CirculantGaussian`, negative eigenvalues
-    clipped); otherwise from the dense symmetric square root
-    :math:`C^{1/2} = V\,\mathrm{diag}(\sqrt{\max(\lambda, 0)})\,V^T`.
+    clipped); otherwise — e.g. the clone of a field with open boundaries — from the dense
+    symmetric square root :math:`C^{1/2} = V\,\mathrm{diag}(\sqrt{\max(\lambda, 0)})\,V^T`
+    (:class:`~._dense_gaussian.DenseGaussian`, :math:`O(N^2)` per sample).
 
     Parameters
     ----------
@@ -55,7 +56,7 @@ class GaussianProcess(Blockwise):
         self._cov = c
         self._origin: DataModel | None = None
         first = c[0].reshape((side,) * self.dim)
-        self._latent: CirculantGaussian | None = None
+        self._latent: CirculantGaussian | DenseGaussian
         if np.allclose(first.ravel()[torus_index(side, self.dim)], c, rtol=0, atol=1e-12):
             self._latent = CirculantGaussian.from_first_row(first)
             if self._latent.clipped > 1e-8:
@@ -63,11 +64,11 @@ class GaussianProcess(Blockwise):
                     f"cov must be positive semi-definite: its spectrum has negative mass "
                     f"{self._latent.clipped:.3g}")
         else:
-            lam, vec = np.linalg.eigh(c)
+            self._latent = DenseGaussian(c)
+            lam = self._latent.eigenvalues
             if lam[0] < -1e-8 * lam[-1]:
                 raise ParameterError(
                     f"cov must be positive semi-definite, smallest eigenvalue {lam[0]:.3g}")
-            self._root = (vec * np.sqrt(np.maximum(lam, 0.0))) @ vec.T
 
     @classmethod
     def clone_of(cls, model: DataModel) -> GaussianProcess:
@@ -82,7 +83,7 @@ class GaussianProcess(Blockwise):
     @property
     def circulant(self) -> bool:
         """True when sampling uses the FFT (translation-invariant covariance)."""
-        return self._latent is not None
+        return isinstance(self._latent, CirculantGaussian)
 
     @property
     def marginal(self) -> laws.Gaussian:
@@ -106,11 +107,7 @@ class GaussianProcess(Blockwise):
         return self._cov
 
     def _fill_block(self, out: np.ndarray, gen: np.random.Generator, work: np.ndarray) -> None:
-        if self._latent is not None:
-            self._latent.fill(out, gen, work)
-        else:
-            white = standard_normal(gen, work[: out.size].reshape(out.shape))
-            np.matmul(white, self._root, out=out)
+        self._latent.fill(out, gen, work)
 
     def describe(self) -> str:
         how = "FFT" if self.circulant else "dense square root"

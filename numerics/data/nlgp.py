@@ -17,7 +17,8 @@ __all__ = ["NLGP"]
 
 @register("nlgp")
 class NLGP(MappedField):
-    r"""Nonlinear Gaussian process NLGP(g) (IG22) on a ring or torus.
+    r"""Nonlinear Gaussian process NLGP(g) (IG22) on a ring or torus, or with open
+    boundaries on a segment or square.
 
     .. math:: z \sim N(0, C_\xi),\quad C_\xi(d) = e^{-d^2/\xi^2}, \qquad
               x_i = \mathrm{erf}(g z_i) / Z(g),\quad
@@ -39,11 +40,16 @@ class NLGP(MappedField):
         Gain, ``g > 0``.
     dim : {1, 2}
         Ring or ``n × n`` torus (separable kernel).
+    boundary : {"periodic", "open"}
+        Ring/torus, or a segment/square without wrapping as in IG22's code
+        (:class:`~rfloc.numerics.data._kernel_field.KernelField`); only ``"open"`` is
+        written to ``params``.
     """
 
-    def __init__(self, n: int, xi: float, g: float, dim: int = 1) -> None:
+    def __init__(self, n: int, xi: float, g: float, dim: int = 1, *,
+                 boundary: str = "periodic") -> None:
         self.g = check_positive("g", g)
-        super().__init__(n, xi, dim)
+        super().__init__(n, xi, dim, boundary=boundary)
         self._marginal = laws.ErfGaussian(self.g)
 
     @property
@@ -53,11 +59,13 @@ class NLGP(MappedField):
 
     @property
     def params(self) -> dict[str, Any]:
-        return {"model": "nlgp", "n": self.side, "xi": self.xi, "g": self.g, "dim": self.dim}
+        return {"model": "nlgp", "n": self.side, "xi": self.xi, "g": self.g, "dim": self.dim,
+                **self.boundary_params}
 
     def _covariance(self) -> np.ndarray:
         return nlgp_map(self.latent_covariance, self.g)
 
     def describe(self) -> str:
-        return (f"NLGP(n={self.side}, xi={self.xi:g}, g={self.g:g}, dim={self.dim}): "
+        return (f"NLGP(n={self.side}, xi={self.xi:g}, g={self.g:g}, dim={self.dim}"
+                f"{self.boundary_text}): "
                 f"x = erf(g z)/Z(g), z ~ GP(exp(-d^2/xi^2)), N={self.n}")

@@ -41,13 +41,16 @@ class NORTA(MappedField):
         marginal; :attr:`marginal` returns it as given.
     dim : {1, 2}
         Ring or ``n × n`` torus.
+    boundary : {"periodic", "open"}
+        As for :class:`~rfloc.numerics.data.NLGP`.
     """
 
-    def __init__(self, n: int, xi: float, marginal: HasGaussianTransform, dim: int = 1) -> None:
+    def __init__(self, n: int, xi: float, marginal: HasGaussianTransform, dim: int = 1, *,
+                 boundary: str = "periodic") -> None:
         if not callable(getattr(marginal, "gaussian_transform", None)):
             raise ParameterError(f"marginal must be a pixel law with a gaussian_transform, "
                                  f"got {type(marginal).__name__}")
-        super().__init__(n, xi, dim)
+        super().__init__(n, xi, dim, boundary=boundary)
         self._marginal = marginal
 
     @property
@@ -59,7 +62,8 @@ class NORTA(MappedField):
     def params(self) -> dict[str, Any]:
         m = self._marginal
         return {"model": "norta", "n": self.side, "xi": self.xi,
-                "marginal": {"name": m.name, **m.params}, "dim": self.dim}
+                "marginal": {"name": m.name, **m.params}, "dim": self.dim,
+                **self.boundary_params}
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> NORTA:
@@ -71,4 +75,5 @@ class NORTA(MappedField):
 
     def describe(self) -> str:
         return (f"NORTA(n={self.side}, xi={self.xi:g}, marginal={self._marginal!r}, "
-                f"dim={self.dim}): x = Q(Phi(z)), z ~ GP(exp(-d^2/xi^2)), N={self.n}")
+                f"dim={self.dim}{self.boundary_text}): x = Q(Phi(z)), "
+                f"z ~ GP(exp(-d^2/xi^2)), N={self.n}")
