@@ -14,14 +14,14 @@ Figures (Agg canvas, no pyplot state):
 - ``ipr`` — ``ipr_vs_kappa.png`` (final IPR against the exact excess kurtosis, κ = ∞ at
   the right edge, the localization threshold);
 - ``committee`` — ``committee_rfs_<case>.png`` (the final RF of every unit and its IPR;
-  on a torus each unit as an image);
+  2D units as images);
 - ``ising-exact`` — ``three_way_<case>.png`` (RF heatmaps of effective ODE, exact flow and
   SGD; mean IPR and ODE–exact cosine over time);
 - ``ica`` — ``ica_vs_kappa.png`` (ICA filters' and the single neuron's IPR against κ) and
   ``ica_filters_<case>.png``.
 
-Every RF drawn is rolled on the ring (or torus) so that its final peak sits in the central
-pixel (:func:`centre_on_peak`).
+Every RF drawn on a ring or torus is rolled so that its final peak sits in the central
+pixel (:func:`centre_on_peak`); fields with open boundaries are drawn as learnt.
 """
 
 from __future__ import annotations
@@ -644,16 +644,23 @@ def _rolled_units(w: np.ndarray) -> np.ndarray:
     return np.array([centre_on_peak(row, int(np.argmax(np.abs(row))))[0] for row in w])
 
 
-def _torus_side(task: dict[str, Any]) -> int | None:
-    """Side of the class-1 torus when the task is 2D, else None."""
+def _image_side(task: dict[str, Any]) -> int | None:
+    """Side of the class-1 images when the task is 2D, else None."""
     inner, _ = _unwrap(task.get("positive", {}))
     n = _pixels(task.get("positive", {}))
     return math.isqrt(n) if n is not None and int(inner.get("dim") or 1) == 2 else None
 
 
+def _periodic(task: dict[str, Any]) -> bool:
+    """Whether the class-1 field wraps around (ring or torus; not open boundaries)."""
+    inner, _ = _unwrap(task.get("positive", {}))
+    return inner.get("boundary", "periodic") == "periodic"
+
+
 def _committee_images(case: CaseResult, cfg: dict[str, Any], side: int) -> Figure:
-    """2D committee RFs as images: each unit rolled on the torus so its peak is central."""
+    """2D committee RFs as images: on a torus each unit rolled so its peak is central."""
     run = case.runs[0]
+    periodic = _periodic(case.task)
     w = np.atleast_2d(np.asarray(run["w_final"], dtype=np.float64))
     ipr = np.asarray(run.get("ipr", []), dtype=np.float64)
     cols = min(len(w), 10)
@@ -668,8 +675,9 @@ def _committee_images(case: CaseResult, cfg: dict[str, Any], side: int) -> Figur
             ax.set_axis_off()
             continue
         img = w[k].reshape(side, side)
-        r, c = np.unravel_index(int(np.argmax(np.abs(img))), img.shape)
-        img = np.roll(img, (side // 2 - r, side // 2 - c), axis=(0, 1))
+        if periodic:
+            r, c = np.unravel_index(int(np.argmax(np.abs(img))), img.shape)
+            img = np.roll(img, (side // 2 - r, side // 2 - c), axis=(0, 1))
         im = ax.imshow(_per_row_scaled(img.ravel()).reshape(side, side), cmap=_CMAP,
                        vmin=-1, vmax=1, interpolation="nearest")
         ax.set_title(f"unit {k}" + (f", IPR {ipr[k]:.3f}" if k < len(ipr) else ""),
@@ -677,19 +685,22 @@ def _committee_images(case: CaseResult, cfg: dict[str, Any], side: int) -> Figur
     if im is not None:
         fig.colorbar(im, ax=axes.tolist(), label="w / max |w| per unit", shrink=0.8)
     threshold = _summary(case, CommitteeSummary).threshold
-    fig.suptitle(f"{case.label}: committee RFs on the {side} × {side} torus, each rolled so "
-                 f"its peak is central (4/N = {threshold:.3g}) — {_data_text(case.task)}; "
+    where = (f"the {side} × {side} torus, each rolled so its peak is central" if periodic
+             else f"{side} × {side} images with open boundaries, as learnt")
+    fig.suptitle(f"{case.label}: committee RFs on {where} (4/N = {threshold:.3g}) — "
+                 f"{_data_text(case.task)}; "
                  f"{_run_text(cfg)}, {cfg['network'].get('activation', 'relu')}", fontsize=9)
     return fig
 
 
 def _committee_figure(case: CaseResult, cfg: dict[str, Any]) -> Figure:
-    side = _torus_side(case.task)
+    side = _image_side(case.task)
     if side is not None:
         return _committee_images(case, cfg, side)
     run = case.runs[0]
     w = np.atleast_2d(np.asarray(run["w_final"], dtype=np.float64))
-    rolled = _rolled_units(w)
+    periodic = _periodic(case.task)
+    rolled = _rolled_units(w) if periodic else w
     units = np.arange(len(w))
     fig = figure(11.0, 1.5 + 0.25 * len(w))
     left, right = fig.subplots(1, 2, width_ratios=(3, 1), sharey=True)
@@ -697,14 +708,19 @@ def _committee_figure(case: CaseResult, cfg: dict[str, Any]) -> Figure:
                      interpolation="nearest", origin="lower",
                      extent=(-0.5, w.shape[1] - 0.5, -0.5, len(w) - 0.5))
     fig.colorbar(im, ax=left, label="w / max |w| per unit")
-    left.set_xticks([0, w.shape[1] // 2, w.shape[1] - 1],
-                    [f"−{w.shape[1] // 2}", "0 (peak)", f"+{w.shape[1] - 1 - w.shape[1] // 2}"])
-    left.set_xlabel("pixel offset from the unit's own peak (ring)")
+    if periodic:
+        left.set_xticks([0, w.shape[1] // 2, w.shape[1] - 1],
+                        [f"−{w.shape[1] // 2}", "0 (peak)",
+                         f"+{w.shape[1] - 1 - w.shape[1] // 2}"])
+        left.set_xlabel("pixel offset from the unit's own peak (ring)")
+    else:
+        left.set_xlabel("pixel (open boundaries, not rolled)")
     left.set_ylabel("unit")
     for key, style, name in (("ipr", {"marker": "o", "ms": 8, "mfc": "none"}, "network"),
                              ("ipr_theory", {"marker": "x", "ms": 6}, "ODE")):
         ipr = np.asarray(run.get(key, []), dtype=np.float64)
-        right.plot(ipr, units[: len(ipr)], ls="none", label=name, **style)
+        if ipr.size:
+            right.plot(ipr, units[: len(ipr)], ls="none", label=name, **style)
     right.axvline(_summary(case, CommitteeSummary).threshold, color="k", ls="--", lw=0.8,
                   label="4/N")
     right.set_xlabel("final IPR")
