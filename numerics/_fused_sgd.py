@@ -50,9 +50,10 @@ def fused_parts(task: object) -> tuple[float, FieldParts, FieldParts]:
     classes = (getattr(task, "positive", None), getattr(task, "negative", None))
     parts = [c.parts() if isinstance(c, MappedField) else None for c in classes]
     if not isinstance(task, TwoClass) or parts[0] is None or parts[1] is None:
+        what = task.describe() if isinstance(task, TwoClass) else type(task).__name__
         raise ParameterError(
-            'sampler="fused" needs a TwoClass of NLGP/NORTA models with a tabulable '
-            f'marginal, got {type(task).__name__}; use sampler="batched"')
+            'sampler="fused" needs a TwoClass of periodic (ring or torus) NLGP/NORTA models '
+            f'with a tabulable marginal, got {what}; use sampler="batched"')
     return task.p, parts[0], parts[1]
 
 
