@@ -170,7 +170,7 @@ def _theory(case: Case, seed: int, index: int) -> dict[str, Any]:
     """The ``[theory]`` table a task gets; with a ``seed`` (stream ``(seed, index, 0,
     THEORY)``, shared by the variant's tasks) when it draws samples."""
     th = case.theory.model_dump(mode="json")
-    if needs_draws(th):
+    if needs_draws(th) or th["kappa"] == "sample":      # (the ipr protocol's cubic run)
         th["seed"] = to_json(stream(seed, index, 0, Purpose.THEORY))
     return th
 
@@ -266,6 +266,7 @@ def _plan_committee(case: Case, task: TwoClass, index: int, seed: int) -> Plan:
     net, tr = case.network, case.training
     threshold = metrics.localized_ipr(task.n)
     if net.output == "two-output":
+        _two_output_training(case)
         tasks = [Task(f"two-output-v{RESULTS_VERSION}-{case.label}-K{net.k}", two_output_task, {
             "task_params": task.params, "k": net.k, "activation": net.activation,
             "bias": net.bias, "lr": tr.lr, "steps": tr.steps, "batch_size": tr.batch_size,
@@ -281,6 +282,20 @@ def _plan_committee(case: Case, task: TwoClass, index: int, seed: int) -> Plan:
         "full_batch": tr.mode == "full-batch", **_sgd(case),
         "theory": _theory(case, seed, index)})]
     return Plan(case, task, tasks, lambda runs: _committee_summary(runs[0], threshold))
+
+
+def _two_output_training(case: Case) -> None:
+    """Refuse training keys IG22's network does not use (they would be ignored)."""
+    tr = case.training
+    defaults = TrainingSpec.model_fields
+    unused = [f"training.{k} = {getattr(tr, k)!r}"
+              for k in ("init_scale", "mode", "sampler", "backend", "seeds")
+              if getattr(tr, k) != defaults[k].default]
+    if unused:
+        raise SpecError(
+            f"variant {case.label!r}: network.output = 'two-output' trains IG22's network "
+            f"online on batched samples from N(0, 0.1^2) first-layer weights; "
+            f"{', '.join(unused)} does not apply (remove it)")
 
 
 def _committee_summary(run: dict, threshold: float) -> CommitteeSummary:

@@ -14,7 +14,7 @@ from rfloc.validation import catalog
 from rfloc.validation.executor import make_executor
 from rfloc.validation.results import Rate, Results, json_schema, schema_path
 from rfloc.validation.runner import run_spec
-from rfloc.validation.spec import load
+from rfloc.validation.spec import SpecError, load
 from rfloc.validation.tasks import peak_task
 
 TINY = {
@@ -125,3 +125,38 @@ def test_every_shipped_spec_runs_at_its_quick_scale(name, tmp_path):
                 assert s.localized_sim == expected, case.label
         if s.kind == "peaks" and name == "ising" and case.label == "large-batch":
             assert s.match_within_1.rate >= 0.5
+    # committee claims: LSG24 figs. 1 and 5, IG22 (NLGP localizes more units than its clone)
+    rates = {c.label: c.summary.localized_network.rate for c in res.cases
+             if c.summary.kind == "committee"}
+    if name == "blobs-2d":
+        assert rates["nlgp100"] > 0.5 > rates["laplace"]
+    if name == "committee-erf":
+        assert rates["alg10-K10"] > 0.5 > rates["alg4-K10"]
+    if name.startswith("nlgp-vs-gp"):
+        assert rates["nlgp"] > rates["gp"]
+
+
+def test_ipr_run_reports_the_sample_kappa_beside_the_exact_one(tmp_path):
+    """kappa_draws: a sample excess kurtosis of one pixel; theory.kappa = 'sample': the cubic
+    amplifier's kappa is an estimate. For ±1 pixels both are -2 up to 4 m^2 (m the sample
+    mean, SE 1/sqrt(n))."""
+    spec = {**TINY, "name": "tiny-kappa", "theory": {"kappa": "sample", "samples": 4000},
+            "protocol": {"kind": "ipr", "inits": 1, "kappa_draws": 4000}}
+    res = run_spec(load(spec).resolve("full"), tmp_path, progress=False)
+    s = res.cases[0].summary
+    assert s.excess_kurtosis == pytest.approx(-2.0, abs=1e-12)          # exact
+    assert -2.0 <= s.kappa_sample < -2.0 + 0.02
+    assert -2.0 <= s.kappa_cubic < -2.0 + 0.02 and s.kappa_cubic != s.kappa_sample
+    _validate(tmp_path / "tiny-kappa")
+    assert "sample of 4000" in (tmp_path / "tiny-kappa" / "report.md").read_text()
+
+
+@pytest.mark.parametrize("key", ["init_scale = 0.1", "sampler = 'fused'", "seeds = 3"])
+def test_two_output_refuses_training_keys_it_would_ignore(tmp_path, key):
+    name, value = key.split(" = ")
+    two = {**TINY, "name": "tiny-two", "network": {"k": 2, "output": "two-output"},
+           "training": {"lr": 0.05, "steps": 5, "batch_size": 2,
+                        name: eval(value)},
+           "protocol": {"kind": "committee"}}
+    with pytest.raises(SpecError, match=f"training.{name}"):
+        run_spec(load(two).resolve("full"), tmp_path, progress=False)
