@@ -9,7 +9,7 @@ and are keyed by a hash of their arguments (changed parameters never reuse resul
 Random streams: task ``i`` of variant ``j`` draws its initial condition from
 ``stream(seed, j, i, INIT)`` and its SGD data from ``stream(seed, j, i, TRAIN)``
 (:func:`rfloc.random.stream`), so a result depends on neither the worker count nor the
-other variants.
+other variants. With ``protocol.paired`` every variant uses variant 0's streams (``j = 0``).
 """
 
 from __future__ import annotations
@@ -129,10 +129,11 @@ def run_spec(spec: Spec, out_dir: str | Path, executor: Executor | None = None, 
 
 # ------------------------------------------------------------------------ plans
 def plan(case: Case, index: int, seed: int) -> Plan:
-    """The tasks of variant number ``index`` of a spec, with their streams below ``seed``."""
+    """The tasks of variant number ``index`` of a spec, with their streams below ``seed``
+    (variant 0's streams when ``protocol.paired``)."""
     task = case.task()
     builder = _PLANNERS[case.protocol.kind]
-    return builder(case, task, index, seed)
+    return builder(case, task, 0 if case.protocol.paired else index, seed)
 
 
 def initial_conditions(n: int, m: int, init_scale: float, seed: int, index: int

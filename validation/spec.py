@@ -167,7 +167,16 @@ class TheorySpec(_Table):
         "lr", description='step size; "lr" makes ODE step k line up with SGD step k')
 
 
-class PeaksProtocol(_Table):
+class _Protocol(_Table):
+    """Keys every protocol has."""
+
+    paired: bool = Field(
+        False, description="every variant draws variant 0's random streams (initial "
+                           "conditions, SGD data, theory draws), so variants that differ "
+                           "only in the theory side compare on identical runs")
+
+
+class PeaksProtocol(_Protocol):
     """Peak comparison: the same w0 to the ODE and to SGD, M times, with a noise floor."""
 
     kind: Literal["peaks"]
@@ -175,7 +184,7 @@ class PeaksProtocol(_Table):
     full_batch_size: int = Field(50_000, ge=1, le=MAX_BATCH)
 
 
-class IprProtocol(_Table):
+class IprProtocol(_Protocol):
     """Final IPR of the ODE and of SGD per variant (a kurtosis sweep, a control)."""
 
     kind: Literal["ipr"]
@@ -187,7 +196,7 @@ class IprProtocol(_Table):
                                            "LSG24's axis: 10 000)")
 
 
-class CommitteeProtocol(_Table):
+class CommitteeProtocol(_Protocol):
     """K-neuron committee against the single-neuron prediction for each unit."""
 
     kind: Literal["committee"]
@@ -196,7 +205,7 @@ class CommitteeProtocol(_Table):
     ode_dt: PositiveFloat = Field(0.05, description="its step (rk4) or first trial step")
 
 
-class IsingExactProtocol(_Table):
+class IsingExactProtocol(_Protocol):
     """Ising rings: effective ODE against the exact population flow against SGD."""
 
     kind: Literal["ising-exact"]
@@ -205,7 +214,7 @@ class IsingExactProtocol(_Table):
                                                  "per component")
 
 
-class IcaProtocol(_Table):
+class IcaProtocol(_Protocol):
     """FastICA filters' IPR per variant, beside the single neuron's (LSG24's ICA)."""
 
     kind: Literal["ica"]

@@ -151,6 +151,22 @@ def test_ipr_run_reports_the_sample_kappa_beside_the_exact_one(tmp_path):
     assert "sample of 4000" in (tmp_path / "tiny-kappa" / "report.md").read_text()
 
 
+def test_paired_variants_share_inits_and_sgd_runs(tmp_path):
+    """protocol.paired: the theory variant changes the ODE, not w0 or SGD (bit for bit)."""
+    spec = {**TINY, "name": "tiny-paired", "protocol": {**TINY["protocol"], "inits": 2,
+                                                        "paired": True},
+            "variants": [{"label": "derivation"},
+                         {"label": "half-rate", "set": {"theory.rate": 0.5}}]}
+    res = run_spec(load(spec).resolve("full"), tmp_path, progress=False)
+    a, b = res.cases
+    for ra, rb in zip(a.runs, b.runs, strict=True):
+        assert ra["w0"] == rb["w0"] and ra["w_sim"] == rb["w_sim"]
+        assert ra["w_theory"] != rb["w_theory"]
+    unpaired = {**spec, "name": "tiny-unpaired", "protocol": TINY["protocol"]}
+    c, d = run_spec(load(unpaired).resolve("full"), tmp_path, progress=False).cases
+    assert c.runs[0]["w0"] != d.runs[0]["w0"]
+
+
 @pytest.mark.parametrize("key", ["init_scale = 0.1", "sampler = 'fused'", "seeds = 3"])
 def test_two_output_refuses_training_keys_it_would_ignore(tmp_path, key):
     name, value = key.split(" = ")
