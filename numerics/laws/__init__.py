@@ -30,7 +30,7 @@ from rfloc.numerics.laws._named import (
     StudentT,
     Uniform,
 )
-from rfloc.numerics.laws._user import DensityLaw, QuantileLaw
+from rfloc.numerics.laws._user import DensityLaw, QuantileLaw, quantile_integral
 
 __all__ = [
     "QUAD",
@@ -48,6 +48,7 @@ __all__ = [
     "StudentT",
     "Uniform",
     "from_params",
+    "quantile_integral",
 ]
 
 #: The built-in laws by ``name``; ``REGISTRY[law.name](**law.params)`` rebuilds ``law``.

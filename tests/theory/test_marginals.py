@@ -166,6 +166,35 @@ def test_from_quantile_reproduces_uniform():
     assert np.allclose(m.gaussian_transform(z), Uniform().gaussian_transform(z), atol=1e-12)
 
 
+def test_from_quantile_accepts_odd_quantiles_sympy_cannot_simplify():
+    """Logistic Q = log(u/(1-u)): excess kurtosis 6/5 (closed form); Gaussian erfinv: 0."""
+    logistic = Marginal.from_quantile(sp.log(U_SYMBOL / (1 - U_SYMBOL)), U_SYMBOL)
+    assert logistic.max_moment() == math.inf
+    assert float(logistic.excess_kurtosis()) == pytest.approx(1.2, abs=1e-9)
+    gauss = Marginal.from_quantile(sp.erfinv(2 * U_SYMBOL - 1), U_SYMBOL)
+    assert float(gauss.excess_kurtosis()) == pytest.approx(0.0, abs=1e-9)
+    z = np.linspace(-4, 4, 17)
+    assert np.allclose(gauss.gaussian_transform(z), z, atol=1e-9)
+
+
+@pytest.mark.parametrize("a", [3, 5, sp.Rational(9, 2)])
+def test_from_quantile_moment_existence_from_the_tail(a):
+    """Q = (1-u)^(-1/a) - u^(-1/a) has density tails |x|^(-1-a): moments exist below a."""
+    q = (1 - U_SYMBOL) ** (-1 / sp.S(a)) - U_SYMBOL ** (-1 / sp.S(a))
+    m = Marginal.from_quantile(q, U_SYMBOL)
+    assert m.max_moment() == pytest.approx(float(a), rel=1e-9)
+    if a > 4:
+        assert math.isfinite(float(m.excess_kurtosis()))
+    else:
+        with pytest.raises(MomentError, match="order 4"):
+            m.excess_kurtosis()
+
+
+def test_from_quantile_with_infinite_variance_is_refused():
+    with pytest.raises(ParameterError, match="infinite variance"):
+        Marginal.from_quantile(sp.tan(sp.pi * (U_SYMBOL - sp.Rational(1, 2))), U_SYMBOL)
+
+
 def test_user_laws_must_be_symmetric():
     with pytest.raises(ParameterError, match="symmetric"):
         Marginal.from_density(sp.exp(-X_SYMBOL**2) * (1 + X_SYMBOL / 10), X_SYMBOL,
