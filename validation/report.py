@@ -164,8 +164,12 @@ def _value(v: Any) -> str:
     """A spec value as TOML-like text (tables inline)."""
     if isinstance(v, dict):
         return "{" + ", ".join(f"{k} = {_value(x)}" for k, x in v.items()) + "}"
+    if isinstance(v, bool):
+        return "true" if v else "false"
     if isinstance(v, float):
         return _num(v, 6)
+    if isinstance(v, str):
+        return f'"{v}"'
     return str(v)
 
 
@@ -236,6 +240,8 @@ def _data_text(task: dict[str, Any]) -> str:
         else:
             parts.append(f"{name} = {_value(a)} / {_value(b)} (label 1 / 0)")
     parts.append(f"N = {_pixels(task.get('positive', {}))}")
+    if pos.get("boundary") == "open":
+        parts.append("open boundaries")
     if task.get("p") not in (None, 0.5):
         parts.append(f"p = {_value(task['p'])}")
     return ", ".join(parts)
@@ -258,11 +264,51 @@ def _common(values: Sequence[str]) -> str:
     return values[0] if len(set(values)) == 1 else "varies by case"
 
 
-def _case_heading(case: CaseResult) -> list[str]:
+def _case_heading(case: CaseResult, cfg: dict[str, Any]) -> list[str]:
     sets = ", ".join(f"`{k} = {_value(v)}`" for k, v in case.overrides.items())
+    theory = _theory_text(cfg, case.runs[0] if case.runs else {})
     return [f"### Case `{case.label}`", "",
-            f"Data: {_data_text(case.task)}." + (f" Case overrides: {sets}." if sets else ""),
+            f"Data: {_data_text(case.task)}." + (f" Case overrides: {sets}." if sets else "")
+            + (f" Theory side as run (after every override): {theory}." if theory else ""),
             ""]
+
+
+#: what each ``theory.amplifier`` integrates, in words
+_AMPLIFIER_TEXT = {
+    "exact": "exact φ of the class-1 pixel law",
+    "cubic": "kurtosis-only cubic φ",
+    "linear": "linear (Gaussian) φ",
+    "empirical": "Monte Carlo φ of sampled pixels",
+    "binary": "±1 (g → ∞) φ",
+    "lsg24-fig3": "LSG24's fig. 3 update (their code, labelled as theirs)",
+}
+
+
+def _theory_text(cfg: dict[str, Any], run: dict[str, Any]) -> str:
+    """The case's theory side in words (empty for a network without an ODE)."""
+    if cfg["network"].get("output") == "two-output":
+        return ""
+    th = {"amplifier": "exact", "kappa": "exact", "covariances": "analytic",
+          "samples": 100_000, "rate": 1.0, "covariance_data": {}, **cfg.get("theory", {})}
+    amp = th["amplifier"]
+    parts = [_AMPLIFIER_TEXT.get(amp, str(amp))]
+    kappa = run.get("kappa_theory")
+    if amp == "cubic":
+        parts[0] += (f" with κ = {_num(kappa)}" if kappa is not None else "") + (
+            f" (sample of {th['samples']} pixels)" if th["kappa"] == "sample" else " (exact)")
+    elif amp == "lsg24-fig3" and kappa is not None:
+        parts[0] += f", pooled sample κ = {_num(kappa)} of {th['samples']} inputs"
+    elif amp == "empirical":
+        parts[0] += f" ({th['samples']} draws)"
+    parts.append("analytic covariances" if th["covariances"] == "analytic" else
+                 f"empirical covariances of {th['samples']} inputs per class")
+    if th["covariance_data"]:
+        parts.append(f"covariances of the data with {_value(th['covariance_data'])}")
+    if float(th["rate"]) != 1.0:
+        parts.append(f"rate {_num(float(th['rate']))} × the derived one")
+    if cfg["protocol"].get("kind") != "committee":
+        parts.append(f"{th.get('method', 'euler')}, dt = {_value(th.get('dt', 'lr'))}")
+    return "; ".join(parts)
 
 
 # ============================================================================ sections
@@ -346,9 +392,10 @@ def _peaks_section(spec: dict[str, Any], cases: list[CaseResult],
           "LSG24's own stored counts (authors' code) are on **NLGP** data (N = 40, "
           "ξ = (1, 2), lr 0.02, 10 000 steps, batch 50 000), and their often-quoted 26/28 is "
           "a **within ±1 pixel** count; their exact counts are lower. Their theory side used "
-          "the g → ∞ amplifier and the g = 100 covariance for every gain; rfloc integrates "
-          "the derivation with the case's own data model. rfloc's rows are this run's, on "
-          "the data named in the row.", "",
+          "the g → ∞ amplifier and the g = 100 covariance for every gain at half the rate; "
+          "rfloc integrates the derivation with each case's own data model unless the case "
+          "states another theory side below. rfloc's rows are this run's, on the data named "
+          "in the row.", "",
           *_table(["numbers from", "data", "final peak, exact", "final peak, within ±1 px"],
                   [*(["LSG24 (authors' stored results)", f"NLGP g = {g}, ξ = (1, 2), N = 40",
                       str(_rate_of(*exact)), str(_rate_of(*near))]
@@ -370,7 +417,7 @@ def _peaks_case(case: CaseResult, cfg: dict[str, Any], folder: Path) -> list[str
             for name, _, exact, near in _PEAK_ROWS]
     fig = _save(_rf_evolution_figure(case, cfg),
                 folder / f"rf_evolution_{case.label}.png")
-    return [*_case_heading(case),
+    return [*_case_heading(case, cfg),
             f"{_run_text(cfg)}; {len(case.runs)} initial conditions.", "",
             *_table(["comparison", "exact", "within ±1 pixel"], rows), "",
             f"- Final IPR, mean ± SE over initial conditions: ODE {_mean(s.ipr_theory)}, "
@@ -387,7 +434,8 @@ def _ipr_section(spec: dict[str, Any], cases: list[CaseResult],
                  folder: Path) -> list[str]:
     rows = []
     sums = [_summary(c, IprSummary) for c in cases]
-    for c, s in zip(cases, sums, strict=True):
+    cfgs = [_case_config(spec, c) for c in cases]
+    for c, s, cfg in zip(cases, sums, cfgs, strict=True):
         total = sum(len(r.get("ipr_theory_runs", [])) for r in c.runs)
         kappa = _num(s.excess_kurtosis) + ("" if s.kurtosis_interval is None else
                                            " [{}, {}] (sample)".format(
@@ -397,6 +445,7 @@ def _ipr_section(spec: dict[str, Any], cases: list[CaseResult],
         if s.kappa_cubic is not None and s.kappa_cubic != s.excess_kurtosis:
             kappa += f" (cubic φ used {_num(s.kappa_cubic)})"
         rows.append([f"`{c.label}`", _data_text(c.task), kappa,
+                     _theory_text(cfg, c.runs[0] if c.runs else {}),
                      _mean(s.ipr_theory), _mean(s.ipr_theory_cubic), _mean(s.ipr_sim),
                      _num(s.threshold), "yes" if s.localized_theory else "no",
                      "yes" if s.localized_sim else "no", f"{total - s.ipr_theory.n}/{total}"])
@@ -409,21 +458,23 @@ def _ipr_section(spec: dict[str, Any], cases: list[CaseResult],
           "it. IPRs are mean ± SE over initial "
           "conditions; "
           "'localized' means mean IPR above the threshold 4/N.", "",
-          *_table(["case", "data", "κ", "IPR ODE (exact φ)", "IPR ODE (cubic φ)", "IPR SGD",
+          *_table(["case", "data", "κ", "ODE's theory side", "IPR ODE", "IPR ODE (cubic φ)",
+                   "IPR SGD",
                    "threshold", "localized ODE", "localized SGD", "ODE failed (NaN IPR)"],
                   rows), "",
           f"ODE and SGD agree on localization in {agree} cases.", "",
           *_sign_rule(sums), ""]
     if any(s.excess_kurtosis is not None for s in sums):
-        cfgs = [_case_config(spec, c) for c in cases]
         fig = _save(_ipr_kappa_figure(cases, cfgs), folder / "ipr_vs_kappa.png")
         md += [f"![final IPR against excess kurtosis]({fig})", ""]
     else:
         md += ["No case has a known excess kurtosis: no IPR–κ figure.", ""]
     phi = _save(_amplifier_figure(cases), folder / "amplifiers.png")
-    md += ["The amplifier each case's ODE integrates, as its departure from the Gaussian line "
-           "√(2/π) a (above: super-linear, localizing; below: sub-linear); for data given as "
-           "samples with its 95 % Monte Carlo band.", "", f"![amplifiers]({phi})", ""]
+    md += ["The exact amplifier of each case's class-1 pixel law (what the derivation "
+           "integrates; a case with another theory side says so in its row), as its "
+           "departure from the Gaussian line √(2/π) a (above: super-linear, localizing; "
+           "below: sub-linear); for data given as samples with its 95 % Monte Carlo band.",
+           "", f"![amplifiers]({phi})", ""]
     return md
 
 
@@ -441,23 +492,28 @@ def _sign_rule(sums: list[IprSummary]) -> list[str]:
 # -------------------------------------------------------------------------- committee
 def _committee_section(spec: dict[str, Any], cases: list[CaseResult],
                        folder: Path) -> list[str]:
-    md = ["## Committees: localized units, network against the single-neuron ODE", "",
-          "Each unit's initial RF is integrated with the single-neuron ODE as if it were "
-          "alone; a unit counts as localized when its final IPR exceeds the threshold 4/N.",
-          ""]
-    for case in cases:
-        cfg = _case_config(spec, case)
+    cfgs = [_case_config(spec, c) for c in cases]
+    two = any(c["network"].get("output") == "two-output" for c in cfgs)
+    md = ["## Committees: localized units" + ("" if two else
+                                               ", network against the single-neuron ODE"), "",
+          ("IG22's two-output network has no single-neuron ODE: only the network's units "
+           "are scored. " if two else
+           "Each unit's initial RF is integrated with the single-neuron ODE as if it were "
+           "alone. ") + "A unit counts as localized when its final IPR exceeds the threshold "
+          "4/N; an unlearnt, white-noise RF has IPR about 3/N, so a unit just above 4/N "
+          "may be noise — the figure shows each unit.", ""]
+    for case, cfg in zip(cases, cfgs, strict=True):
         s = _summary(case, CommitteeSummary)
         run = case.runs[0]
         rows = [("localized units, network", str(s.localized_network)),
-                ("localized units, single-neuron ODE", str(s.localized_theory)),
-                ("majority verdicts agree", "yes" if s.agrees else "no"),
-                ("mean unit IPR, network", _mean(Mean.of(run.get("ipr", [])))),
-                ("mean unit IPR, ODE", _mean(Mean.of(run.get("ipr_theory", [])))),
-                ("threshold", _num(s.threshold)),
-                ("test accuracy", _num(s.accuracy))]
+                ("mean unit IPR, network", _mean(Mean.of(run.get("ipr", []))))]
+        if s.localized_theory is not None:
+            rows += [("localized units, single-neuron ODE", str(s.localized_theory)),
+                     ("majority verdicts agree", "yes" if s.agrees else "no"),
+                     ("mean unit IPR, ODE", _mean(Mean.of(run.get("ipr_theory", []))))]
+        rows += [("threshold 4/N", _num(s.threshold)), ("test accuracy", _num(s.accuracy))]
         fig = _save(_committee_figure(case, cfg), folder / f"committee_rfs_{case.label}.png")
-        md += [*_case_heading(case),
+        md += [*_case_heading(case, cfg),
                f"{_run_text(cfg)}, activation {cfg['network'].get('activation', 'relu')}.",
                "", *_table(["", ""], rows), "", f"![committee RFs, case {case.label}]({fig})",
                ""]
@@ -587,7 +643,8 @@ def _ipr_kappa_figure(cases: list[CaseResult], cfgs: list[dict[str, Any]]) -> Fi
     fig = figure(7.5, 4.5)
     ax = fig.add_subplot()
     ax.set_xscale("symlog", linthresh=1.0)
-    for attr, marker, name in (("ipr_sim", "o", "SGD"), ("ipr_theory", "s", "ODE, exact φ"),
+    for attr, marker, name in (("ipr_sim", "o", "SGD"),
+                               ("ipr_theory", "s", "ODE (case's theory φ)"),
                                ("ipr_theory_cubic", "^", "ODE, cubic φ (κ only)")):
         means = [getattr(s, attr) for _, s in shown]
         if all(m is None or m.n == 0 for m in means):
@@ -687,8 +744,8 @@ def _committee_images(case: CaseResult, cfg: dict[str, Any], side: int) -> Figur
     threshold = _summary(case, CommitteeSummary).threshold
     where = (f"the {side} × {side} torus, each rolled so its peak is central" if periodic
              else f"{side} × {side} images with open boundaries, as learnt")
-    fig.suptitle(f"{case.label}: committee RFs on {where} (4/N = {threshold:.3g}) — "
-                 f"{_data_text(case.task)}; "
+    fig.suptitle(f"{case.label}: committee RFs on {where} (4/N = {threshold:.3g})\n"
+                 f"{_data_text(case.task)}\n"
                  f"{_run_text(cfg)}, {cfg['network'].get('activation', 'relu')}", fontsize=9)
     return fig
 
@@ -752,7 +809,8 @@ def _ising_exact_section(spec: dict[str, Any], cases: list[CaseResult],
         rows = [(name, str(getattr(s, key)), str(getattr(s, f"{key}_within_1")))
                 for name, key in _EXACT_ROWS]
         fig = _save(_three_way_figure(case, cfg), folder / f"three_way_{case.label}.png")
-        md += [*_case_heading(case), f"{_run_text(cfg)}; {len(case.runs)} initial conditions.",
+        md += [*_case_heading(case, cfg),
+               f"{_run_text(cfg)}; {len(case.runs)} initial conditions.",
                "", *_table(["final peaks", "exact", "within ±1 pixel"], rows), "",
                f"- Final IPR, mean ± SE: effective ODE {_mean(s.ipr_theory)}, exact flow "
                f"{_mean(s.ipr_exact)}, SGD {_mean(s.ipr_sim)}.",

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from rfloc.errors import ParameterError
 from rfloc.numerics import metrics
 from rfloc.numerics.data import TwoClass
 from rfloc.numerics.train import xavier_init
@@ -42,7 +43,7 @@ from rfloc.validation.results import (
     Results,
     provenance,
 )
-from rfloc.validation.spec import Case, Spec, SpecError, TrainingSpec
+from rfloc.validation.spec import Case, Spec, SpecError, TheorySpec, TrainingSpec
 from rfloc.validation.tasks import (
     RESULTS_VERSION,
     ica_contrast,
@@ -56,12 +57,13 @@ from rfloc.validation.tasks import (
 from rfloc.validation.theory_side import (
     class1_kappa,
     class1_kappa_interval,
+    covariance_source,
     needs_draws,
     sample_kurtosis,
 )
 
-__all__ = ["Plan", "Purpose", "class1_kappa", "class1_kappa_interval", "initial_conditions",
-           "peak_tasks", "plan", "run_spec"]
+__all__ = ["Plan", "Purpose", "check", "class1_kappa", "class1_kappa_interval",
+           "initial_conditions", "peak_tasks", "plan", "run_spec"]
 
 
 class Purpose(IntEnum):
@@ -128,6 +130,13 @@ def run_spec(spec: Spec, out_dir: str | Path, executor: Executor | None = None, 
 
 
 # ------------------------------------------------------------------------ plans
+def check(spec: Spec) -> None:
+    """Plan every variant of a resolved ``spec`` without running anything, so a setting a
+    protocol refuses is reported (as :class:`SpecError`) before any work."""
+    for index, case in enumerate(spec.cases()):
+        plan(case, index, 0)
+
+
 def plan(case: Case, index: int, seed: int) -> Plan:
     """The tasks of variant number ``index`` of a spec, with their streams below ``seed``
     (variant 0's streams when ``protocol.paired``)."""
@@ -169,8 +178,30 @@ def _sgd(case: Case) -> dict[str, Any]:
 
 def _theory(case: Case, seed: int, index: int) -> dict[str, Any]:
     """The ``[theory]`` table a task gets; with a ``seed`` (stream ``(seed, index, 0,
-    THEORY)``, shared by the variant's tasks) when it draws samples."""
+    THEORY)``, shared by the variant's tasks) when it draws samples.
+
+    Raises
+    ------
+    SpecError
+        Before any work, naming the variant and the key: covariances the data model
+        refuses, empirical covariances from fewer samples than pixels (a singular
+        estimate), a cubic amplifier with an exact κ that is infinite.
+    """
     th = case.theory.model_dump(mode="json")
+    task = case.task()
+    try:
+        covariance_source(task, th["covariance_data"])
+    except ParameterError as exc:
+        raise SpecError(f"variant {case.label!r}: {exc}") from None
+    if th["covariances"] == "empirical" and th["samples"] < task.n:
+        raise SpecError(f"variant {case.label!r}: theory.samples = {th['samples']} is below "
+                        f"N = {task.n}: empirical covariances would be singular; use at "
+                        f"least N (LSG24 used 100 000)")
+    if th["amplifier"] == "cubic" and th["kappa"] == "exact" \
+            and not math.isfinite(class1_kappa(task)):
+        raise SpecError(f"variant {case.label!r}: theory.amplifier = 'cubic' needs a finite "
+                        f"excess kurtosis; the class-1 pixel law has E X^4 = inf (a sample "
+                        f"kappa, theory.kappa = 'sample', is an estimate of nothing here)")
     if needs_draws(th) or th["kappa"] == "sample":      # (the ipr protocol's cubic run)
         th["seed"] = to_json(stream(seed, index, 0, Purpose.THEORY))
     return th
@@ -292,11 +323,13 @@ def _two_output_training(case: Case) -> None:
     unused = [f"training.{k} = {getattr(tr, k)!r}"
               for k in ("init_scale", "mode", "sampler", "backend", "seeds")
               if getattr(tr, k) != defaults[k].default]
+    unused += [f"theory.{k} = {v!r}" for k, v in case.theory.model_dump().items()
+               if v != TheorySpec.model_fields[k].get_default(call_default_factory=True)]
     if unused:
         raise SpecError(
             f"variant {case.label!r}: network.output = 'two-output' trains IG22's network "
-            f"online on batched samples from N(0, 0.1^2) first-layer weights; "
-            f"{', '.join(unused)} does not apply (remove it)")
+            f"online on batched samples from N(0, 0.1^2) first-layer weights and has no "
+            f"single-neuron ODE; {', '.join(unused)} does not apply (remove it)")
 
 
 def _committee_summary(run: dict, threshold: float) -> CommitteeSummary:

@@ -444,6 +444,8 @@ def _spec_error(exc: ValidationError, origin: str) -> SpecError:
     if len(loc) >= 2 and loc[0] == "protocol" and loc[1] in (
             "peaks", "ipr", "committee", "ising-exact", "ica"):
         del loc[1]                                    # the union's tag, not a key
+    union = [p for p in loc if p.startswith(("constrained-", "literal[", "function-"))]
+    loc = [p for p in loc if p not in union]          # a member of a union, not a key
     path = ".".join(loc) or "(root)"
     kind = err["type"]
     if kind == "extra_forbidden":
@@ -451,9 +453,21 @@ def _spec_error(exc: ValidationError, origin: str) -> SpecError:
     if kind == "missing":
         return SpecError(f"{origin}: missing key {path!r}")
     msg = err["msg"].removeprefix("Value error, ")
+    if union and (members := _literals(exc, loc)):   # say every member is allowed
+        msg += f", or {members}"
     value = err.get("input")
     shown = "" if isinstance(value, dict) else f" (got {value!r})"
     return SpecError(f"{origin}: {path}: {msg}{shown}")
+
+
+def _literals(exc: ValidationError, loc: list[str]) -> str:
+    """The literal members pydantic offered for the same key (``'lr'`` for ``dt``)."""
+    for err in exc.errors(include_url=False):
+        here = [str(p) for p in err["loc"]
+                if not str(p).startswith(("constrained-", "literal[", "function-"))]
+        if err["type"] == "literal_error" and here == loc:
+            return str(err.get("ctx", {}).get("expected", ""))
+    return ""
 
 
 def _apply(raw: dict[str, Any], overrides: dict[str, Any], *, origin: str) -> dict[str, Any]:

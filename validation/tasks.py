@@ -26,7 +26,7 @@ from rfloc.validation.theory_side import DEFAULT_THEORY, theory_side
 
 #: Bumped whenever a task function's output changes, so stored results are never reused
 #: across incompatible versions (it is part of every task name).
-RESULTS_VERSION = 2
+RESULTS_VERSION = 3
 
 __all__ = ["RESULTS_VERSION", "ica_task", "ipr_task", "ising_exact_task", "many_task",
            "peak_task", "two_output_task"]
@@ -70,7 +70,8 @@ def peak_task(task_params: dict, w0: list[float], lr: float, steps: int, batch_s
     theory (its Gaussian conditional fails once w is localized), so its prediction is the
     peak it forms, not where it drifts later. Returns peaks (argmax :math:`|w|`), IPRs, the
     cosine similarity between theory and simulation at every save, and the saved
-    trajectories.
+    trajectories. Times (``t``, ``t_emergence_theory``) are SGD times lr × step, whatever
+    ``theory["rate"]``; ``kappa_theory`` is the κ of a cubic-type amplifier (else None).
     """
     task = from_params(task_params)
     w0a = np.asarray(w0, dtype=np.float64)
@@ -108,8 +109,9 @@ def peak_task(task_params: dict, w0: list[float], lr: float, steps: int, batch_s
         "w_sim": sim.w,
     }
     out["cosine_final"] = float(out["cosine"][-1])
+    out["kappa_theory"] = theory_side(task, th).kappa
     out["peak_theory_emergence"] = int(metrics.peak(full.w[k_emerge]))
-    out["t_emergence_theory"] = float(full.t[k_emerge])
+    out["t_emergence_theory"] = float(full.t[k_emerge]) / theory_side(task, th).rate
     out["offset_theory_emergence_sim"] = int(metrics.ring_offset(
         out["peak_theory_emergence"], peaks["sim"], n))
     # sub-pixel RF centres (circular mean of w_i^2) and their signed ring offsets
@@ -133,7 +135,8 @@ def ipr_task(task_params: dict, w0: list[list[float]], lr: float, steps: int,
     th = {**DEFAULT_THEORY, **(theory or {})}
     ode = _ode(w0a, task, lr, steps, steps, th)
     out: dict[str, Any] = {"ipr_theory_runs": metrics.ipr(ode.final),
-                           "ode_status": ode.status}
+                           "ode_status": ode.status,
+                           "kappa_theory": theory_side(task, th).kappa}
     if cubic:
         cub_th = {**th, "amplifier": "cubic"}
         cub = _ode(w0a, task, lr, steps, steps, cub_th)

@@ -52,8 +52,8 @@ from rfloc.random import seed_sequence
 from rfloc.theory import AmplifierTable, Gaussian, amplifier
 
 __all__ = ["DEFAULT_THEORY", "TheorySide", "class1_kappa", "class1_kappa_interval",
-           "cubic_table", "lsg24_fig3_table", "needs_draws", "sample_kurtosis", "theory_amplifier",
-           "theory_side"]
+           "covariance_source", "cubic_table", "lsg24_fig3_table", "needs_draws",
+           "sample_kurtosis", "theory_amplifier", "theory_side"]
 
 #: the theory side when a task is given none: Euler with dt = lr, the exact amplifier,
 #: analytic covariances, the derived rate
@@ -134,6 +134,37 @@ def sample_kurtosis(x: np.ndarray) -> float:
     d = np.asarray(x, dtype=np.float64) - np.mean(x)
     m2 = float(np.mean(d * d))
     return float(np.mean(d**4)) / (m2 * m2) - 3.0
+
+
+def covariance_source(task: TwoClass, covariance_data: dict[str, Any]) -> TwoClass:
+    """The task whose covariances the ODE uses: ``task`` itself, or both classes with
+    ``covariance_data`` replacing their own keys (for a Gaussian clone, the keys of the
+    model it clones, so the clone keeps that model's covariance).
+
+    Raises
+    ------
+    ParameterError
+        When the data model refuses a key, or the result has another pixel count.
+    """
+    if not covariance_data:
+        return task
+
+    def swap(params: dict[str, Any]) -> dict[str, Any]:
+        if params.get("model") == "gaussian-clone":
+            return {**params, "of": swap(params["of"])}
+        return {**params, **covariance_data}
+
+    try:
+        source = TwoClass(from_params(swap(task.params["positive"])),
+                          from_params(swap(task.params["negative"])), p=task.p)
+    except (ParameterError, TypeError, ValueError, KeyError) as exc:
+        raise ParameterError(f"theory.covariance_data = {covariance_data!r} is refused by "
+                             f"the data model: {exc}") from None
+    if source.n != task.n:
+        raise ParameterError(f"theory.covariance_data = {covariance_data!r} changes the "
+                             f"pixel count N from {task.n} to {source.n}; it may change the "
+                             f"covariances only")
+    return source
 
 
 def needs_draws(theory: dict[str, Any]) -> bool:
@@ -224,11 +255,7 @@ def _side(task: TwoClass, th: dict[str, Any]) -> TheorySide:
     else:
         raise ParameterError(f"theory.amplifier must be exact, cubic, linear, empirical, "
                              f"binary or lsg24-fig3, got {kind!r}")
-    source = task
-    if th["covariance_data"]:
-        pos, neg = task.params["positive"], task.params["negative"]
-        source = TwoClass(from_params({**pos, **th["covariance_data"]}),
-                          from_params({**neg, **th["covariance_data"]}), p=task.p)
+    source = covariance_source(task, th["covariance_data"])
     if th["covariances"] == "empirical":
         g1, g0 = (np.random.default_rng(s) for s in s_cov.spawn(2))
         x1 = source.positive.sample(samples, g1)

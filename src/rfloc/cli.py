@@ -525,9 +525,11 @@ def _resolved(args: argparse.Namespace) -> list:
 
 def _cmd_show(args: argparse.Namespace) -> int:
     from rfloc.validation.cost import estimate
+    from rfloc.validation.runner import check
     from rfloc.validation.spec import dump
 
     for spec in _resolved(args):
+        check(spec)
         print(f"# {spec.name} at scale {spec.scale}: {spec.title}")
         if spec.scale_note:
             print(f"# scale note: {spec.scale_note}")
@@ -545,7 +547,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _run_specs(specs: list, args: argparse.Namespace) -> None:
     from rfloc.validation.cost import LIMIT_SECONDS, estimate
     from rfloc.validation.executor import check_out_dir, check_scheduler, make_executor
-    from rfloc.validation.runner import run_spec
+    from rfloc.validation.runner import check, run_spec
 
     check_int("seed", args.seed, minimum=0)
     if args.workers is not None:
@@ -553,6 +555,8 @@ def _run_specs(specs: list, args: argparse.Namespace) -> None:
     out = check_out_dir(args.out)
     if args.scheduler is not None:
         check_scheduler(args.scheduler)
+    for spec in specs:
+        check(spec)
     if not args.yes:
         for spec in specs:
             cost = estimate(spec, args.workers)

@@ -132,6 +132,14 @@ def test_bad_spec_gives_one_line_naming_the_key(path, value, needle):
     assert "\n" not in msg
 
 
+def test_union_keys_name_every_allowed_member_and_no_pydantic_internals():
+    for value in (-0.1, "abc"):
+        with pytest.raises(SpecError) as info:
+            load(_with("theory.dt", value)).resolve("full")
+        msg = str(info.value)
+        assert "theory.dt:" in msg and "'lr'" in msg and "constrained" not in msg, msg
+
+
 def test_bad_override_names_its_key():
     with pytest.raises(SpecError, match=r"training\.lr"):
         load(BASE).resolve("full", {"training.lr": -1})

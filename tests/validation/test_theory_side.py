@@ -156,3 +156,41 @@ def test_bad_theory_keys_name_the_key(key, value):
     spec = catalog.get("kurtosis-sweep")
     with pytest.raises(SpecError, match=key.replace(".", r"\.")):
         spec.resolve("quick", {key: value})
+
+
+def test_covariance_data_reaches_the_model_a_clone_copies():
+    """A Gaussian clone has its model's covariance, so covariance_data edits that model."""
+    task = TwoClass.nlgp(1.1).gaussian_clone()
+    side = theory_side(task, {"covariance_data": {"g": 100.0}})
+    ref = TwoClass.nlgp(100.0).covariances
+    np.testing.assert_array_equal(side.cov1, ref[0])
+    np.testing.assert_array_equal(side.cov0, ref[1])
+
+
+TINY_SPEC = {
+    "schema": "rfloc.spec/1", "name": "tiny", "title": "tiny", "source": "a test",
+    "data": {"model": "nlgp", "n": 12, "g": 3.0, "positive": {"xi": 3.0},
+             "negative": {"xi": 1.0}},
+    "training": {"lr": 0.05, "steps": 10, "batch_size": 10},
+    "protocol": {"kind": "ipr", "inits": 1},
+}
+
+
+@pytest.mark.parametrize(("overrides", "match"), [
+    ({"theory.covariance_data": {"foo": 1.0}}, r"covariance_data .*refused"),
+    ({"theory.covariance_data": {"n": 20}}, r"pixel count N from 12 to 20"),
+    ({"theory.covariances": "empirical", "theory.samples": 100, "data.n": 150},
+     r"theory\.samples = 100 is below N = 150"),
+    ({"data": {"model": "norta", "n": 12, "marginal": {"name": "algebraic", "k": 4.0},
+               "positive": {"xi": 3.0}, "negative": {"xi": 1.0}},
+      "theory.amplifier": "cubic"}, r"theory\.amplifier = 'cubic' needs a finite"),
+    ({"network.output": "two-output", "network.k": 2, "protocol": {"kind": "committee"},
+      "theory.rate": 0.5}, r"theory\.rate = 0\.5 does not apply"),
+])
+def test_theory_settings_a_protocol_cannot_use_are_refused_before_work(overrides, match):
+    from rfloc.validation.runner import check
+    from rfloc.validation.spec import load
+
+    spec = load(TINY_SPEC).resolve("full", overrides)
+    with pytest.raises(SpecError, match=match):
+        check(spec)
