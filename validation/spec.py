@@ -65,6 +65,7 @@ __all__ = [
     "TrainingSpec",
     "Variant",
     "dump",
+    "dump_case",
     "load",
     "loads",
     "parse_override",
@@ -394,6 +395,11 @@ def loads(text: str, *, name: str = "spec") -> Spec:
 def dump(spec: Spec) -> str:
     """The spec as TOML text; ``load`` of it gives an equal :class:`Spec`."""
     return tomli_w.dumps(spec.to_dict())
+
+
+def dump_case(case: Case) -> str:
+    """One resolved variant's tables (data, network, training, theory, protocol) as TOML."""
+    return tomli_w.dumps(case.model_dump(mode="json", exclude={"label"}, exclude_none=True))
 
 
 def parse_override(text: str) -> tuple[str, Any]:

@@ -526,7 +526,7 @@ def _resolved(args: argparse.Namespace) -> list:
 def _cmd_show(args: argparse.Namespace) -> int:
     from rfloc.validation.cost import estimate
     from rfloc.validation.runner import check
-    from rfloc.validation.spec import dump
+    from rfloc.validation.spec import dump, dump_case
 
     for spec in _resolved(args):
         check(spec)
@@ -534,6 +534,11 @@ def _cmd_show(args: argparse.Namespace) -> int:
         if spec.scale_note:
             print(f"# scale note: {spec.scale_note}")
         print(dump(spec))
+        for case in spec.cases():
+            print(f"# case {case.label!r} as it runs (variant's, scale's and command line's "
+                  f"overrides applied):")
+            print("\n".join(f"#   {line}" if line else "#" for line in
+                            dump_case(case).rstrip().splitlines()))
         print(f"# cost: {estimate(spec, args.workers).describe()}")
     return 0
 

@@ -185,3 +185,6 @@ def test_specs_and_show_list_and_cost(capsys):
     assert main(["show", "fig3-ising", "--scale", "quick"]) == 0
     out = capsys.readouterr().out
     assert 'name = "fig3-ising"' in out and "multiply-adds" in out and "estimated" in out
+    # each case's merged tables: the variant's and the scale's overrides are in them
+    case = out.split("# case 'lsg24-code' as it runs")[1]
+    assert '#   amplifier = "lsg24-fig3"' in case and "#   full_batch_size = 10000" in case
