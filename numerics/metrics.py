@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from rfloc.errors import ParameterError, check_int
 from rfloc.numerics.trajectory import Trajectory
@@ -115,7 +116,7 @@ def _shape2d(shape: tuple[int, int]) -> tuple[int, int]:
     return check_int("shape[0]", rows, minimum=1), check_int("shape[1]", cols, minimum=1)
 
 
-def ring_offset(i: np.ndarray, j: np.ndarray, n: int | tuple[int, int]) -> np.ndarray:
+def ring_offset(i: ArrayLike, j: ArrayLike, n: int | tuple[int, int]) -> np.ndarray:
     r"""Signed shortest displacement from pixel ``i`` to pixel ``j`` on a ring of ``n``.
 
     :math:`d = ((j - i) \bmod n)` mapped into :math:`(-n/2, n/2]`, so that

@@ -42,6 +42,7 @@ from matplotlib.figure import Figure
 
 from rfloc import io
 from rfloc.numerics import metrics
+from rfloc.numerics.laws import EmpiricalLaw
 from rfloc.validation.results import (
     CaseResult,
     CommitteeSummary,
@@ -683,7 +684,7 @@ def _amplifier_figure(cases: list[CaseResult]) -> Figure:
         task = from_params(c.task)
         curve = ax.plot(a, theory_amplifier(task)(a) - line, label=c.label, lw=1.2)
         law = getattr(task.positive, "marginal", None)
-        if hasattr(law, "phi"):
+        if isinstance(law, EmpiricalLaw):
             value, half = law.phi(a)
             ax.fill_between(a, value - half - line, value + half - line, alpha=0.25,
                             color=curve[0].get_color(), lw=0)

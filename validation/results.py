@@ -23,7 +23,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -48,7 +48,7 @@ __all__ = [
 ]
 
 #: version tag of the results format (the ``schema`` key of every results.json)
-SCHEMA = "rfloc.results/1"
+SCHEMA: Final = "rfloc.results/1"
 
 Fraction = Annotated[float, Field(ge=0, le=1)]
 

@@ -21,7 +21,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -43,7 +43,18 @@ from rfloc.validation.results import (
     Results,
     provenance,
 )
-from rfloc.validation.spec import Case, Spec, SpecError, TheorySpec, TrainingSpec
+from rfloc.validation.spec import (
+    Case,
+    CommitteeProtocol,
+    IcaProtocol,
+    IprProtocol,
+    IsingExactProtocol,
+    PeaksProtocol,
+    Spec,
+    SpecError,
+    TheorySpec,
+    TrainingSpec,
+)
 from rfloc.validation.tasks import (
     RESULTS_VERSION,
     ica_contrast,
@@ -154,6 +165,19 @@ def initial_conditions(n: int, m: int, init_scale: float, seed: int, index: int
                      for i in range(m)])
 
 
+_P = TypeVar("_P", PeaksProtocol, IprProtocol, CommitteeProtocol, IsingExactProtocol,
+             IcaProtocol)
+
+
+def _protocol(case: Case, kind: type[_P]) -> _P:
+    """``case.protocol`` as the protocol class its planner handles (planners are chosen by
+    ``kind``, so anything else is a programming error)."""
+    proto = case.protocol
+    if not isinstance(proto, kind):
+        raise TypeError(f"planner for {kind.__name__} got protocol {proto.kind!r}")
+    return proto
+
+
 def _single_neuron(case: Case) -> None:
     net = case.network
     if (net.k, net.output, net.activation, net.bias) != (1, "scalar", "relu", "none"):
@@ -214,7 +238,7 @@ def _save_every(steps: int) -> int:
 
 def _plan_peaks(case: Case, task: TwoClass, index: int, seed: int) -> Plan:
     _single_neuron(case)
-    tr, proto = case.training, case.protocol
+    tr, proto = case.training, _protocol(case, PeaksProtocol)
     if tr.mode != "online":
         raise SpecError(f"variant {case.label!r}: protocol 'peaks' trains online (it runs "
                         "its own full-batch bridge); training.mode must be 'online'")
@@ -262,7 +286,7 @@ def _summarize_peaks(runs: list[dict]) -> PeaksSummary:
 
 def _plan_ipr(case: Case, task: TwoClass, index: int, seed: int) -> Plan:
     _single_neuron(case)
-    tr, proto = case.training, case.protocol
+    tr, proto = case.training, _protocol(case, IprProtocol)
     kappa, interval = class1_kappa(task), class1_kappa_interval(task)
     kappa_sample = None
     if proto.kappa_draws:
@@ -309,8 +333,9 @@ def _plan_committee(case: Case, task: TwoClass, index: int, seed: int) -> Plan:
         "bias": False if net.bias == "none" else net.bias, "lr": tr.lr, "steps": tr.steps,
         "batch_size": tr.batch_size, "init_scale": tr.init_scale,
         "seed": to_json(stream(seed, index, 0, Purpose.TRAIN)),
-        "train_readout": net.readout == "trained", "ode_dt": case.protocol.ode_dt,
-        "ode_method": case.protocol.ode_method,
+        "train_readout": net.readout == "trained",
+        "ode_dt": _protocol(case, CommitteeProtocol).ode_dt,
+        "ode_method": _protocol(case, CommitteeProtocol).ode_method,
         "full_batch": tr.mode == "full-batch", **_sgd(case),
         "theory": _theory(case, seed, index)})]
     return Plan(case, task, tasks, lambda runs: _committee_summary(runs[0], threshold))
@@ -345,7 +370,7 @@ def _committee_summary(run: dict, threshold: float) -> CommitteeSummary:
 
 def _plan_ising_exact(case: Case, task: TwoClass, index: int, seed: int) -> Plan:
     _single_neuron(case)
-    tr, proto = case.training, case.protocol
+    tr, proto = case.training, _protocol(case, IsingExactProtocol)
     if tr.mode != "online" or task.params["positive"]["model"] != "ising" \
             or task.params["negative"]["model"] != "ising":
         raise SpecError(f"variant {case.label!r}: protocol 'ising-exact' needs Ising rings "
@@ -381,7 +406,7 @@ def _summarize_ising_exact(runs: list[dict]) -> IsingExactSummary:
 
 def _plan_ica(case: Case, task: TwoClass, index: int, seed: int) -> Plan:
     _single_neuron(case)
-    tr, proto = case.training, case.protocol
+    tr, proto = case.training, _protocol(case, IcaProtocol)
     kappa = class1_kappa(task)
     fun = ica_contrast(proto.fun, kappa)
     tasks = [Task(f"ica-v{RESULTS_VERSION}-{case.label}", ica_task, {

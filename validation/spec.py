@@ -28,7 +28,7 @@ import json
 import sys
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 import tomli_w
 from pydantic import (
@@ -72,7 +72,7 @@ __all__ = [
 ]
 
 #: version tag of the spec format, the ``schema`` key of every spec file
-SCHEMA = "rfloc.spec/1"
+SCHEMA: Final = "rfloc.spec/1"
 
 #: the most SGD steps / samples per batch a spec may ask for (beyond: a typo, not a plan)
 MAX_STEPS = 10**8

@@ -93,11 +93,13 @@ def theory_amplifier(task: TwoClass) -> AmplifierTable:
         return _cached_table(("elliptical", None), slope)
     if isinstance(model, GaussianProcess):
         return amplifier(Gaussian()).table
-    m = model.marginal
-    if m.name not in laws.REGISTRY:            # an empirical or user law: its own amplifier
-        return amplifier(m).table
-    param = next(iter(m.params.values()), None)
-    return _cached_table((m.name, param), None)
+    law = model.marginal
+    if not isinstance(law, laws.PixelLaw):
+        raise ParameterError(f"{model.describe()} has no pixel law to take an amplifier of")
+    if law.name not in laws.REGISTRY:          # an empirical or user law: its own amplifier
+        return amplifier(law).table
+    param = next(iter(law.params.values()), None)
+    return _cached_table((law.name, param), None)
 
 
 def cubic_table(kappa: float) -> AmplifierTable:
@@ -117,7 +119,10 @@ def class1_kappa(task: TwoClass) -> float:
     own = getattr(model, "excess_kurtosis", None)
     if callable(own):
         return float(own())
-    marginal = as_marginal(model.marginal)
+    law = model.marginal
+    if not isinstance(law, laws.PixelLaw):
+        raise ParameterError(f"{model.describe()} has no pixel law to take a kurtosis of")
+    marginal = as_marginal(law)
     if marginal.max_moment() <= 4:
         return math.inf
     return float(marginal.excess_kurtosis())
@@ -257,6 +262,7 @@ def _side(task: TwoClass, th: dict[str, Any]) -> TheorySide:
                              f"binary or lsg24-fig3, got {kind!r}")
     source = covariance_source(task, th["covariance_data"])
     if th["covariances"] == "empirical":
+        assert s_cov is not None                  # needs_draws: a seed was checked above
         g1, g0 = (np.random.default_rng(s) for s in s_cov.spawn(2))
         x1 = source.positive.sample(samples, g1)
         x0 = source.negative.sample(samples, g0)
