@@ -24,7 +24,10 @@ scale's cut and a user's override hold for every variant.
 from __future__ import annotations
 
 import copy
+import itertools
 import json
+import math
+import re
 import sys
 from functools import lru_cache
 from pathlib import Path
@@ -66,6 +69,7 @@ __all__ = [
     "Variant",
     "dump",
     "dump_case",
+    "grid_variants",
     "load",
     "loads",
     "parse_override",
@@ -238,12 +242,62 @@ class Variant(_Table):
     set: dict[str, Any] = Field(default_factory=dict)
 
 
+def grid_variants(grid: Any) -> list[dict[str, Any]]:
+    """The variants of a parameter grid: one per point of the Cartesian product of
+    ``grid``'s value lists (dotted keys, first key varying slowest), labelled by the last
+    key part and the value (``g0.1-xi3``), or ``v000, v001, ...`` where such labels would
+    not be valid or distinct.
+
+    Raises
+    ------
+    ValueError
+        When ``grid`` is not a table of non-empty lists, or has more than 10 000 points.
+    """
+    if not isinstance(grid, dict) or not grid:
+        raise ValueError("grid must be a table of dotted keys to lists of values")
+    for key, values in grid.items():
+        if not isinstance(values, list) or not values:
+            raise ValueError(f"grid.{key} must be a non-empty list of values, got {values!r}")
+    if math.prod(len(v) for v in grid.values()) > 10_000:
+        raise ValueError("grid has more than 10 000 points")
+
+    def word(key: str, value: Any) -> str:
+        text = f"{key.rsplit('.', 1)[-1]}{value:g}" if isinstance(value, float) else \
+            f"{key.rsplit('.', 1)[-1]}{value}"
+        return text if re.fullmatch(r"[A-Za-z0-9_.+]+", text) else ""
+
+    points = list(itertools.product(*grid.values()))
+    labels = ["-".join(word(k, v) for k, v in zip(grid, point, strict=True))
+              for point in points]
+    if any(not lab or len(lab) > 80 or "--" in lab or lab.startswith("-") or
+           lab.endswith("-") for lab in labels) or len(set(labels)) != len(labels):
+        labels = [f"v{i:03d}" for i in range(len(points))]
+    return [{"label": lab, "set": dict(zip(grid, point, strict=True))}
+            for lab, point in zip(labels, points, strict=True)]
+
+
+def _expand_grid(data: Any) -> Any:
+    """``grid = {...}`` in a spec or scale table becomes its ``variants`` list."""
+    if isinstance(data, dict) and "grid" in data:
+        if "variants" in data:
+            raise ValueError("give variants or grid, not both")
+        data = dict(data)
+        data["variants"] = grid_variants(data.pop("grid"))
+    return data
+
+
 class Scale(_Table):
-    """A scale: overrides and, optionally, its own variant list, with a note saying why."""
+    """A scale: overrides and, optionally, its own variant list (or grid), with a note
+    saying why."""
 
     note: str = ""
     set: dict[str, Any] = Field(default_factory=dict)
     variants: list[Variant] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _grid(cls, data: Any) -> Any:
+        return _expand_grid(data)
 
 
 class _Body(_Table):
@@ -307,6 +361,11 @@ class Spec(_Body):
                                           "line's overrides, applied after each variant's")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _grid(cls, data: Any) -> Any:
+        return _expand_grid(data)
 
     @field_validator("variants")
     @classmethod
@@ -452,13 +511,15 @@ def _spec_error(exc: ValidationError, origin: str) -> SpecError:
         del loc[1]                                    # the union's tag, not a key
     union = [p for p in loc if p.startswith(("constrained-", "literal[", "function-"))]
     loc = [p for p in loc if p not in union]          # a member of a union, not a key
-    path = ".".join(loc) or "(root)"
+    path = ".".join(loc)
     kind = err["type"]
     if kind == "extra_forbidden":
         return SpecError(f"{origin}: unknown key {path!r}")
     if kind == "missing":
         return SpecError(f"{origin}: missing key {path!r}")
     msg = err["msg"].removeprefix("Value error, ")
+    if not path:                                      # a whole-table check: its own words
+        return SpecError(f"{origin}: {msg}")
     if union and (members := _literals(exc, loc)):   # say every member is allowed
         msg += f", or {members}"
     value = err.get("input")

@@ -132,6 +132,39 @@ def test_bad_spec_gives_one_line_naming_the_key(path, value, needle):
     assert "\n" not in msg
 
 
+def test_a_grid_expands_to_the_product_of_its_values():
+    raw = {**copy.deepcopy(BASE), "grid": {"data.positive.J": [0.6, 0.7],
+                                           "training.lr": [0.01, 0.05, 0.1]}}
+    raw.pop("variants", None)
+    spec = load(raw)
+    got = [(v.label, v.set) for v in spec.variants]
+    want = [(f"J{j:g}-lr{lr:g}", {"data.positive.J": j, "training.lr": lr})
+            for j in (0.6, 0.7) for lr in (0.01, 0.05, 0.1)]
+    assert got == want
+    cases = spec.resolve("full").cases()
+    assert [(c.data.positive["J"], c.training.lr) for c in cases] == [
+        (j, lr) for j in (0.6, 0.7) for lr in (0.01, 0.05, 0.1)]
+    assert loads(dump(spec)) == spec                      # round trip (as variants)
+
+
+def test_grid_labels_fall_back_to_indices_and_bad_grids_name_the_key():
+    raw = {**copy.deepcopy(BASE), "grid": {"data.positive.marginal": [
+        {"name": "uniform"}, {"name": "laplace"}]}}
+    raw.pop("variants", None)
+    assert [v.label for v in load(raw).variants] == ["v000", "v001"]
+    for grid, needle in (({"data.g": 3.0}, "grid.data.g must be a non-empty list"),
+                         ({"data.g": []}, "grid.data.g must be a non-empty list"),
+                         ({}, "grid must be a table")):
+        bad = {**copy.deepcopy(BASE), "grid": grid}
+        bad.pop("variants", None)
+        with pytest.raises(SpecError, match=needle):
+            load(bad)
+    both = {**copy.deepcopy(BASE), "grid": {"training.lr": [0.1]},
+            "variants": [{"label": "a"}]}
+    with pytest.raises(SpecError, match="variants or grid, not both"):
+        load(both)
+
+
 def test_union_keys_name_every_allowed_member_and_no_pydantic_internals():
     for value in (-0.1, "abc"):
         with pytest.raises(SpecError) as info:
