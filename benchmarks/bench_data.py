@@ -15,9 +15,11 @@ The last section, the paper-scale samplers (NORTA Kur(5) and NLGP(3) at N = 40 a
 32 × 32 torus), counts CPU seconds of this process (one thread, so a shared machine does
 not inflate them) against, timed in the same run: the exact path (the FFT field and the
 law's own vectorised ``gaussian_transform``, rfloc's sampler before the tables and still
-its fallback) and dense Cholesky + NumPy. ``--against PYTHON`` also times the rfloc
-installed for another interpreter (e.g. the code before the tables); ``--paper`` runs
-that section only.
+its fallback), dense Cholesky + NumPy, and the tabulated sampler before the inlined
+xoshiro256++ stream and the triangular factor (``_field_kernels.field_rows``: NumPy's
+bit generator through a function pointer, the root's lags, IEEE table evaluation).
+``--against PYTHON`` also times the rfloc installed for another interpreter (e.g. the
+code before the tables); ``--paper`` runs that section only.
 """
 
 from __future__ import annotations
@@ -158,6 +160,28 @@ def exact_path(model: D.DataModel) -> Callable[[int], np.ndarray]:
     return draw
 
 
+def root_path(model: D.DataModel) -> Callable[[int], np.ndarray] | None:
+    """The tabulated sampler before xoshiro and the triangular factor, or None."""
+    try:
+        from rfloc.numerics.data import _field_kernels
+        from rfloc.numerics.data._normal import ZIG_F, ZIG_R, ZIG_X
+    except ImportError:
+        return None
+    parts = model.parts()
+    if parts is None:
+        return None
+    bitgen = np.random.default_rng(3).bit_generator
+
+    def draw(m: int) -> np.ndarray:
+        out = np.empty((m, model.n))
+        with bitgen.lock:
+            _field_kernels.field_rows(bitgen.ctypes.next_uint64, bitgen.ctypes.state_address,
+                                      ZIG_X, ZIG_F, ZIG_R, parts.taps, parts.side, parts.dim,
+                                      parts.coef, parts.inv_h, out)
+        return out
+    return draw
+
+
 def machine() -> str:
     """Cores, thread settings and load."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
@@ -190,6 +214,10 @@ def paper_samplers(against: str | None) -> None:
             line = (f"  N={side**dim:<5d}{label:22s} rfloc {ours:9.3g} | exact path "
                     f"{exact:9.3g} (x{ours / exact:.1f}) | dense Cholesky + NumPy {chol:9.3g} "
                     f"(x{ours / chol:.1f})")
+            before = root_path(model)
+            if before is not None:
+                old = cpu_rate(before, m)
+                line += f" | before (bit generator, root lags) {old:9.3g} (x{ours / old:.2f})"
             if against:
                 out = subprocess.run([against, __file__, "--probe", str(case), str(size)],
                                      check=True, capture_output=True, text=True)

@@ -16,7 +16,10 @@ ratios measured in the same run (best of a few repeats, to resist noisy neighbou
    Kur(5) ξ = (3, 1), batch 10 000 (2000 steps) and at the kurtosis-sweep point Kur(5)
    ξ = (0.7, 0.3), batch 50 000 (1000 steps), plus NLGP(3). Each is timed on a prefix of
    the run and scaled to the full run; CPU seconds of this process are shown beside the
-   wall time (a shared machine inflates the wall time, not the CPU time). ``--paper``
+   wall time (a shared machine inflates the wall time, not the CPU time). The fused
+   kernel is also timed against its predecessor in the same run (``root_sgd_steps``:
+   every word from NumPy's bit generator through a function pointer, the root's lags,
+   IEEE table evaluation), both called directly on the same task. ``--paper``
    runs section 4 only; ``--against PYTHON`` also times the default path of the rfloc
    installed for that interpreter (e.g. the pre-#14 code in another virtual environment).
 """
@@ -212,6 +215,29 @@ def probe_default(case: int) -> float:
     return timed(partial(train_sgd, None, task, lr, probe, batch, 0, eval_size=0))[1]
 
 
+def kernel_seconds(task: object, batch: int, lr: float, steps: int,
+                   root: bool) -> tuple[float, float]:
+    """``(wall, CPU)`` seconds of ``steps`` fused steps of the kernel alone: the current
+    one (``fused_sgd_steps``) or, with ``root``, its predecessor (``root_sgd_steps``)."""
+    from rfloc.numerics import _fused_sgd
+    from rfloc.numerics._activations import RELU
+    from rfloc.numerics.data._normal import ZIG_F, ZIG_R, ZIG_X
+
+    p, pos, neg = _fused_sgd.fused_parts(task)
+    run = _fused_sgd.root_sgd_steps if root else _fused_sgd.fused_sgd_steps
+    bitgen = np.random.default_rng(0).bit_generator
+
+    def call(n: int) -> None:
+        W = xavier_init(None, N, 1.0, 0).reshape(1, N)
+        out = np.empty((3, 1, N))
+        run(bitgen.ctypes.next_uint64, bitgen.ctypes.state_address, (ZIG_X, ZIG_F, ZIG_R),
+            p, pos, neg, W, np.zeros(1), np.ones(1), batch, n, 0, lr, RELU, False, False,
+            np.array([n], dtype=np.int64), 0, out, np.empty((3, 1)), np.empty((3, 1)))
+
+    call(1)                                              # compile (or load the cache)
+    return timed(partial(call, steps))
+
+
 def paper_scale(against: str | None) -> None:
     """Section 4: fused against batched online SGD at LSG24's sizes (one thread)."""
     print(f"\n4. paper-scale online SGD, one ReLU neuron, N = 40 ({machine()})")
@@ -233,6 +259,13 @@ def paper_scale(against: str | None) -> None:
             print(f"     {sampler:8s} {wall * scale:7.1f} s wall, {cpu * scale:7.1f} s CPU for "
                   f"the run ({probe * batch / cpu / 1e6:.2f} M samples per CPU-second, "
                   f"{probe / cpu:.1f} steps/s)")
+        scale = steps / probe
+        (new_wall, new_cpu), (old_wall, old_cpu) = (
+            kernel_seconds(task, batch, lr, probe, root) for root in (False, True))
+        print(f"     fused kernel alone {new_wall * scale:7.1f} s wall, {new_cpu * scale:7.1f} s "
+              f"CPU; its predecessor (bit generator, root lags) {old_wall * scale:7.1f} s "
+              f"wall, {old_cpu * scale:7.1f} s CPU -> x{old_cpu / new_cpu:.2f} (CPU), "
+              f"x{old_wall / new_wall:.2f} (wall)")
         print(f"     fused / batched speed-up (CPU time): "
               f"{times['batched'] / times['fused']:.2f}x"
               + (f";  fused / old {times['old'] / times['fused']:.2f}x" if against else ""))

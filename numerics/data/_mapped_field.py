@@ -9,9 +9,12 @@ maps. :class:`MappedField` does exactly that:
   :math:`R = C^{1/2}` (``dim = 2``: :math:`R_1 \otimes R_1`) applied as a convolution with
   its significant lags :math:`0 \dots D` when :math:`D < ` :data:`MAX_HALF_TAPS` —
   :math:`O(ND)`, no
-  complex arithmetic, one sample at a time in a Numba kernel — else the FFT of
+  complex arithmetic, one sample at a time in a Numba kernel — or, where it takes fewer
+  multiply-adds (``side + 1 <= 2(2D + 1)``, e.g. N = 40), the triangular factor
+  :math:`L` with :math:`LL^T = R_1R_1^T` (:func:`lower_factor`, same law); else the FFT of
   :class:`._circulant_gaussian.CirculantGaussian` (:math:`O(N \log N)`), followed by the
-  table.
+  table. The kernels draw from an inlined xoshiro256++ stream seeded with 4 words of the
+  caller's generator per block (:mod:`._xoshiro`: same seed, same samples).
 
 The root's lags are truncated where the dropped :math:`\ell_1` mass is at most
 :data:`ROOT_TOL` of :math:`\sum |r_d|`, so the sampled correlation
@@ -38,8 +41,10 @@ from rfloc.numerics.data._circulant_gaussian import CirculantGaussian
 from rfloc.numerics.data._kernel_field import KernelField
 from rfloc.numerics.data._normal import ZIG_F, ZIG_R, ZIG_X
 from rfloc.numerics.data._pixel_table import Z_MAX, evaluate, tabulate
+from rfloc.numerics.data._xoshiro import seed_from
 
-__all__ = ["MAX_HALF_TAPS", "ROOT_TOL", "FieldParts", "MappedField", "root_taps"]
+__all__ = ["MAX_HALF_TAPS", "ROOT_TOL", "FieldParts", "MappedField", "lower_factor",
+           "root_taps"]
 
 #: most lags D + 1 of a root applied by convolution in batched sampling (else FFT)
 MAX_HALF_TAPS = 33
@@ -51,7 +56,9 @@ class FieldParts(NamedTuple):
     """Everything a kernel needs to draw one sample :math:`x = f(Rg)` of a field.
 
     ``taps`` (D + 1,) float64: lags ``0 .. D`` of the symmetric ring root :math:`R_1`;
-    ``coef`` (cells, 8): the pixel table, ``inv_h = cells / Z_MAX``; ``side``, ``dim``.
+    ``coef`` (cells, 8): the pixel table, ``inv_h = cells / Z_MAX``; ``side``, ``dim``;
+    ``lower`` (4 ceil(side / 4), side): the triangular factor :func:`lower_factor` of
+    :math:`R_1` where it is the cheaper transform, else empty (0, side).
     """
 
     taps: np.ndarray
@@ -59,6 +66,7 @@ class FieldParts(NamedTuple):
     dim: int
     coef: np.ndarray
     inv_h: float
+    lower: np.ndarray
 
 
 def root_taps(row: np.ndarray) -> np.ndarray:
@@ -92,6 +100,35 @@ def root_taps(row: np.ndarray) -> np.ndarray:
     return taps
 
 
+def lower_factor(taps: np.ndarray, side: int) -> np.ndarray:
+    r"""The lower-triangular :math:`L` with :math:`LL^T = R_1R_1^T`, rows padded with
+    zeros to a multiple of 4.
+
+    Parameters
+    ----------
+    taps : ndarray, shape (D + 1,)
+        Lags of the symmetric ring root :math:`R_1` (:func:`root_taps`), ``D < side``.
+    side : int
+
+    Returns
+    -------
+    ndarray, shape (4 ceil(side / 4), side)
+        :math:`L = U^T` from the QR factorisation :math:`R_1^T = QU` (Householder, so
+        :math:`LL^T = U^TU = R_1R_1^T` to rounding even where :math:`R_1` is singular).
+        :math:`Lg` and :math:`R_1 g` with :math:`g \sim N(0, I)` have the same law.
+    """
+    full = np.zeros(side)
+    for d, t in enumerate(taps):
+        full[d % side] += t
+        if d:
+            full[-d % side] += t
+    root = full[(np.arange(side)[None, :] - np.arange(side)[:, None]) % side]
+    lower = np.linalg.qr(root.T, mode="r").T
+    out = np.zeros((-(-side // 4) * 4, side))
+    out[:side] = np.tril(lower)
+    return out
+
+
 class MappedField(KernelField):
     r"""A :class:`KernelField` with pixels :math:`x_i = f(z_i)`, ``f`` the marginal's
     Gaussian transform (module docstring: how it is sampled)."""
@@ -108,13 +145,23 @@ class MappedField(KernelField):
         first = latent.first_row
         return root_taps(first if self.dim == 1 else first[0])
 
+    @cached_property
+    def _lower(self) -> np.ndarray:
+        """:func:`lower_factor` of the root where its ``side (side + 1) / 2`` multiply-adds
+        per line are fewer than the ``side (2D + 1)`` of the lags, else empty (0, side)."""
+        taps, side = self._root, self.side
+        if taps.size <= MAX_HALF_TAPS and side + 1 <= 2 * (2 * taps.size - 1):
+            return lower_factor(taps, side)
+        return np.zeros((0, side))
+
     def parts(self) -> FieldParts | None:
         """:class:`FieldParts` of this field (any width), or None without a pixel table or
         with open boundaries (no circulant root)."""
         coef = self.pixel_table
         if coef is None or self.boundary != "periodic":
             return None
-        return FieldParts(self._root, self.side, self.dim, coef, coef.shape[0] / Z_MAX)
+        return FieldParts(self._root, self.side, self.dim, coef, coef.shape[0] / Z_MAX,
+                          self._lower)
 
     def _fill_block(self, out: np.ndarray, gen: np.random.Generator, work: np.ndarray) -> None:
         parts = self.parts()
@@ -122,10 +169,9 @@ class MappedField(KernelField):
         if parts is not None and parts.taps.size <= MAX_HALF_TAPS:
             bitgen = gen.bit_generator
             with bitgen.lock:
-                _field_kernels.field_rows(
-                    bitgen.ctypes.next_uint64, bitgen.ctypes.state_address, ZIG_X, ZIG_F,
-                    ZIG_R, parts.taps, parts.side, parts.dim, parts.coef,
-                    parts.inv_h, out)
+                state = seed_from(bitgen.ctypes.next_uint64, bitgen.ctypes.state_address)
+            _field_kernels.sample_rows(state, (ZIG_X, ZIG_F, ZIG_R), parts, parts,
+                                       np.ones(out.shape[0], dtype=np.bool_), out)
         elif parts is not None and isinstance(latent, CirculantGaussian):
             _field_kernels.table_pixels(latent.pairs(out.shape[0], gen, work),
                                         parts.coef, parts.inv_h, out)

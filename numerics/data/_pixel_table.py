@@ -20,7 +20,9 @@ through its own ``gaussian_transform``.
 The range covers every normal rfloc draws: the ziggurat's tail draw is
 :math:`r + a` with :math:`a = -\log(1-U)/r \le 53\log 2/r`, so :math:`|z| < 13.72`, and
 the GPU's Box–Muller normals satisfy :math:`|z| \le \sqrt{2\cdot 53 \log 2} < 8.6`;
-:func:`pixel` clamps larger arguments to :math:`Z_{\max}`.
+:func:`pixel` clamps larger arguments to :math:`Z_{\max}`. Kernels compiled with
+contracted multiply-adds (the fast sampler) evaluate it with fused multiply-adds: the
+same polynomial to rounding (about 1e-16 relative), far inside the checked 1e-12.
 """
 
 from __future__ import annotations
