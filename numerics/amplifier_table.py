@@ -83,8 +83,12 @@ class AmplifierTable:
         panels: list[tuple[float, float, np.ndarray]] = []
         while todo:
             lo, hi = todo.pop()
-            c = cheb.chebinterpolate(lambda x, lo=lo, hi=hi: vec(lo + (x + 1) * (hi - lo) / 2),
-                                     degree)
+
+            def panel(x: np.ndarray, lo: float = lo, hi: float = hi) -> np.ndarray:
+                return vec(lo + (x + 1) * (hi - lo) / 2)
+
+            # numpy's stub wants func to return a scalar type; it returns the values at x
+            c: np.ndarray = cheb.chebinterpolate(panel, degree)  # type: ignore[type-var]
             if np.max(np.abs(c[-3:])) <= tol or hi - lo <= min_width:
                 panels.append((lo, hi, c))
             else:

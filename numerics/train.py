@@ -402,7 +402,8 @@ def train_sgd_seeds(
         return list(pool.map(one, children))
 
 
-def _train_one(args: tuple, act_bias: tuple, options: dict[str, Any],
+def _train_one(args: tuple[ArrayLike | int | None, Task, float, int, int],
+               act_bias: tuple[str, bool | str], options: dict[str, Any],
                seed: Any) -> Trajectory:
     """One run of :func:`train_sgd_seeds` (module level, so process pools can pickle it)."""
     return train_sgd(*args, seed, *act_bias, **options)

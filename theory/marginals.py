@@ -347,6 +347,7 @@ class ErfGaussian(Marginal):
     30-digit SymPy Floats from mpmath quadrature (``exact_moments = False``).
     """
 
+    law: laws.ErfGaussian
     exact_moments = False
 
     def __init__(self, g: float) -> None:
@@ -608,6 +609,7 @@ class _QuantileMarginal(Marginal):
 class _SampleMarginal(Marginal):
     """The empirical law of a sample (see :meth:`Marginal.from_samples`)."""
 
+    law: laws.EmpiricalLaw
     exact_moments = False
 
     def __init__(self, law: laws.EmpiricalLaw) -> None:

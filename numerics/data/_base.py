@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -14,6 +14,8 @@ from rfloc.random import SeedLike, as_generator
 
 __all__ = ["CHUNK", "MAX_PIXELS", "MAX_SAMPLE_ENTRIES", "Blockwise", "DataModel", "check_dim",
            "check_m", "check_side", "freeze"]
+
+_Model = TypeVar("_Model", bound="DataModel")
 
 #: numbers generated per chunk (2 MB of float64)
 CHUNK = 1 << 18
@@ -81,7 +83,7 @@ class DataModel(ABC):
         """JSON-serialisable parameters; ``rfloc.numerics.data.from_params`` rebuilds the model."""
 
     @classmethod
-    def from_params(cls, params: dict[str, Any]) -> DataModel:
+    def from_params(cls: type[_Model], params: dict[str, Any]) -> _Model:
         """The model described by ``params`` (the inverse of :attr:`params`).
 
         The keys other than ``"model"`` are the constructor's keyword arguments; omitted
@@ -161,12 +163,13 @@ class Blockwise(DataModel):
         total = out.shape[0] if rows is None else rows.size
         chunk = max(1, min(CHUNK // self.n, total))
         work = np.empty((chunk + 1) * self.n)
-        buf = None if rows is None else np.empty((chunk, self.n))
+        if rows is None:
+            for a in range(0, total, chunk):
+                self._fill_block(out[a:min(a + chunk, total)], gen, work)
+            return
+        buf = np.empty((chunk, self.n))
         for a in range(0, total, chunk):
             b = min(a + chunk, total)
-            if rows is None:
-                self._fill_block(out[a:b], gen, work)
-            else:
-                block = buf[: b - a]
-                self._fill_block(block, gen, work)
-                out[rows[a:b]] = block
+            block = buf[: b - a]
+            self._fill_block(block, gen, work)
+            out[rows[a:b]] = block

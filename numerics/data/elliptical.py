@@ -65,7 +65,8 @@ class Elliptical(KernelField):
                  = "shell", nu: float | None = None, dim: int = 1) -> None:
         super().__init__(n, xi, dim)
         self.radial = radial
-        self.nu = None
+        #: degrees of freedom, set exactly when ``radial == "student-t"``
+        self.nu: float | None = None
         if radial == "student-t":
             if nu is None:
                 raise ParameterError("nu must be given (nu > 2) for radial='student-t'")
@@ -91,7 +92,7 @@ class Elliptical(KernelField):
     @property
     def marginal(self) -> laws.StudentT | None:
         """The pixel law ``StudentT(nu)`` for ``radial="student-t"``, else None."""
-        return laws.StudentT(self.nu) if self.radial == "student-t" else None
+        return None if self.nu is None else laws.StudentT(self.nu)
 
     def excess_kurtosis(self) -> float:
         r"""Pixel excess kurtosis :math:`3N\,E[r^4]/((N+2)E[r^2]^2) - 3`.
@@ -101,8 +102,9 @@ class Elliptical(KernelField):
         n = self.n
         if self.radial == "shell":
             return -6.0 / (n + 2)
-        if self.radial == "student-t":
-            return self.marginal.excess_kurtosis()
+        marginal = self.marginal
+        if marginal is not None:  # "student-t"
+            return marginal.excess_kurtosis()
         return 3.0 * n / (n + 2) * self._r4_over_r2sq - 3.0
 
     @property
@@ -123,13 +125,13 @@ class Elliptical(KernelField):
         return self.latent_covariance
 
     def _fill_block(self, out: np.ndarray, gen: np.random.Generator, work: np.ndarray) -> None:
-        k = out.shape[0]
+        k: int = out.shape[0]
         g = standard_normal(gen, work[: k * self.n].reshape(k, self.n))
-        if self.radial == "student-t":
+        if self.nu is not None:  # "student-t"
             scale = np.sqrt((self.nu - 2.0) / gen.chisquare(self.nu, size=k))
         else:
-            r = math.sqrt(self.n) if self.radial == "shell" else self._radial_scale * np.asarray(
-                self.radial(gen.random(k)), dtype=np.float64)
+            r: float | np.ndarray = math.sqrt(self.n) if isinstance(self.radial, str) else (
+                self._radial_scale * np.asarray(self.radial(gen.random(k)), dtype=np.float64))
             scale = r / np.linalg.norm(g, axis=1)
         np.multiply(self._latent.sqrt_apply(g), scale[:, None], out=out)
 

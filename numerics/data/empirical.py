@@ -103,7 +103,7 @@ class Empirical(DataModel):
             raise ParameterError("an Empirical model built from an array cannot be rebuilt "
                                  "from params; save the rows to an .npy/.npz file and use "
                                  "path=")
-        return super().from_params(params)  # type: ignore[return-value]
+        return super().from_params(params)
 
     @cached_property
     def marginal(self) -> EmpiricalLaw:
@@ -169,9 +169,12 @@ def two_class_from_arrays(X: Any, y: Any, *, dim: int = 1, circulant: bool = Fal
     p = float(np.mean(labels))
     if not 0 < p < 1:
         raise ParameterError("y must hold both labels 0 and 1")
-    kw = {"dim": dim, "circulant": circulant, "standardize": standardize}
-    return TwoClass(Empirical(samples=rows[labels == 1], **kw),
-                    Empirical(samples=rows[labels == 0], **kw), p)
+
+    def of_class(label: int) -> Empirical:
+        return Empirical(samples=rows[labels == label], dim=dim, circulant=circulant,
+                         standardize=standardize)
+
+    return TwoClass(of_class(1), of_class(0), p)
 
 
 def load_rows(path: str, label: int | None = None) -> np.ndarray:

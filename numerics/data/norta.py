@@ -2,7 +2,7 @@ r"""Gaussian-copula ("NORTA") fields with any pixel law."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -12,7 +12,18 @@ from rfloc.numerics.covariance import HasGaussianTransform, norta_covariance
 from rfloc.numerics.data._mapped_field import MappedField
 from rfloc.numerics.data._registry import register
 
-__all__ = ["NORTA"]
+__all__ = ["NORTA", "NamedPixelLaw"]
+
+
+class NamedPixelLaw(HasGaussianTransform, Protocol):
+    """A pixel law that :attr:`NORTA.params` can write: a numeric law of
+    :mod:`rfloc.numerics.laws` or an ``rfloc.theory`` marginal."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def params(self) -> dict[str, Any]: ...
 
 
 @register("norta")
@@ -35,7 +46,8 @@ class NORTA(MappedField):
     xi : float
         Correlation length, ``xi > 0``.
     marginal : pixel law
-        Anything with ``gaussian_transform``: a law of :mod:`rfloc.numerics.laws`
+        Anything with ``gaussian_transform`` (and ``name``, ``params`` for
+        :attr:`params`): a law of :mod:`rfloc.numerics.laws`
         (``Algebraic(k)`` for Kur(k), ``Uniform()``, ``Laplace()``, ``Binary()``,
         ``Gaussian()``, ``StudentT(nu)``, a ``DensityLaw`` ...) or an ``rfloc.theory``
         marginal; :attr:`marginal` returns it as given.
@@ -45,7 +57,7 @@ class NORTA(MappedField):
         As for :class:`~rfloc.numerics.data.NLGP`.
     """
 
-    def __init__(self, n: int, xi: float, marginal: HasGaussianTransform, dim: int = 1, *,
+    def __init__(self, n: int, xi: float, marginal: NamedPixelLaw, dim: int = 1, *,
                  boundary: str = "periodic") -> None:
         if not callable(getattr(marginal, "gaussian_transform", None)):
             raise ParameterError(f"marginal must be a pixel law with a gaussian_transform, "

@@ -8,14 +8,13 @@ from typing import Any
 import numpy as np
 
 from rfloc.errors import ParameterError, check_open_unit
-from rfloc.numerics.covariance import HasGaussianTransform
 from rfloc.numerics.data._base import DataModel, check_m
 from rfloc.numerics.data._registry import from_params, register
 from rfloc.numerics.data.elliptical import Elliptical
 from rfloc.numerics.data.gaussian_process import GaussianProcess
 from rfloc.numerics.data.ising import Ising
 from rfloc.numerics.data.nlgp import NLGP
-from rfloc.numerics.data.norta import NORTA
+from rfloc.numerics.data.norta import NORTA, NamedPixelLaw
 from rfloc.random import SeedLike, as_generator
 
 __all__ = ["TwoClass"]
@@ -126,7 +125,7 @@ class TwoClass:
         return cls(NLGP(n, xi[0], g, dim), NLGP(n, xi[1], g, dim), p)
 
     @classmethod
-    def norta(cls, marginal: HasGaussianTransform, n: int = 40,
+    def norta(cls, marginal: NamedPixelLaw, n: int = 40,
               xi: tuple[float, float] = (3.0, 1.0), p: float = 0.5, dim: int = 1) -> TwoClass:
         """Copula classes with a common pixel law (e.g. ``Algebraic(k)`` for Kur(k))."""
         return cls(NORTA(n, xi[0], marginal, dim), NORTA(n, xi[1], marginal, dim), p)

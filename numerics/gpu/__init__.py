@@ -34,7 +34,9 @@ from rfloc.numerics.gpu import _kernels
 __all__ = ["available", "sample", "train_steps"]
 
 #: most device threads a batch is spread over, and threads per block (GPU, simulator)
-MAX_THREADS, THREADS_PER_BLOCK = (8, 8) if config.ENABLE_CUDASIM else (2**14, 128)
+# (numba sets its config attributes from the environment at import; none is declared)
+_SIMULATOR = config.ENABLE_CUDASIM  # type: ignore[attr-defined]
+MAX_THREADS, THREADS_PER_BLOCK = (8, 8) if _SIMULATOR else (2**14, 128)
 
 
 def available() -> bool:

@@ -141,7 +141,11 @@ def _core(kind: int, breaks: bytes, coeffs: bytes, shape: tuple[int, int],
     unit_nodes = np.cos(np.pi * (np.arange(degree + 1) + 0.5) / (degree + 1))
     powers = np.arange(1, degree + 1, 2)
     for a0 in CORE_RADII:
-        series = cheb.chebinterpolate(lambda x, a0=a0: table(a0 * x), degree)
+        def scaled(x: np.ndarray, a0: float = a0) -> np.ndarray:
+            return table(a0 * x)
+
+        # numpy's stub wants func to return a scalar type; it returns the values at x
+        series: np.ndarray = cheb.chebinterpolate(scaled, degree)  # type: ignore[type-var]
         odd = cheb.cheb2poly(series)[1::2] / a0**powers
         grid = np.linspace(-a0, a0, _CORE_CHECK)
         check = np.concatenate([grid, a0 * unit_nodes])

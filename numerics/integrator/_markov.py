@@ -48,7 +48,7 @@ def factor(cov: np.ndarray, weight: float = 1.0, *, key: str | None = None) -> n
     if given, must identify it (e.g. its SHA-256, which is otherwise computed here).
     """
     cov = np.ascontiguousarray(cov, dtype=np.float64)
-    ident = (key or hashlib.sha256(cov).hexdigest(), cov.shape)
+    ident = (key or hashlib.sha256(cov.data).hexdigest(), cov.shape)
     if ident not in _CACHE:
         if len(_CACHE) >= _CACHE_SIZE:
             _CACHE.pop(next(iter(_CACHE)))

@@ -55,7 +55,10 @@ class ByParams:
     ``params``; ``repr`` is ``Type(name=value, ...)``. Shared by the numeric laws and the
     symbolic marginals of ``rfloc.theory``."""
 
-    params: dict[str, Any]
+    @property
+    def params(self) -> dict[str, Any]:
+        """The parameters that define the object (each subclass provides them)."""
+        raise NotImplementedError
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())

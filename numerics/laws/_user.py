@@ -136,7 +136,8 @@ def quantile_integral(h: Callable[[float], float], quantile: ArrayFunc) -> float
     :math:`u` itself (no :math:`1-u` rounding). Non-finite :math:`Q` (where :math:`\Phi`
     underflows) contributes 0."""
     def f(z: float) -> float:
-        q = float(quantile(0.5 * math.erfc(-z / math.sqrt(2.0))))
+        # Q is vectorised NumPy code, so a float in gives a NumPy scalar out
+        q = float(quantile(0.5 * math.erfc(-z / math.sqrt(2.0))))  # type: ignore[arg-type]
         if not math.isfinite(q):
             return 0.0
         return h(q) * math.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, SupportsIndex
+
+if TYPE_CHECKING:
+    from rfloc.numerics.trajectory import Trajectory
+
 
 class RflocError(Exception):
     """Base class of every error rfloc raises on purpose."""
@@ -21,6 +26,9 @@ class IntegrationError(RflocError, RuntimeError):
 
 class TrainingError(RflocError, RuntimeError):
     """Simulated training diverged (NaN/inf in weights or loss)."""
+
+    #: the run up to the failure (set by ``rfloc.numerics.train_sgd`` before raising)
+    trajectory: Trajectory
 
 
 def check_positive(name: str, value: float, *, strict: bool = True) -> float:
@@ -47,7 +55,7 @@ def check_open_unit(name: str, value: float) -> float:
     return v
 
 
-def check_int(name: str, value: int, *, minimum: int) -> int:
+def check_int(name: str, value: float | SupportsIndex, *, minimum: int) -> int:
     """Return ``int(value)`` if it is an integer >= ``minimum``, else raise ParameterError."""
     try:
         v = float(value)

@@ -53,7 +53,9 @@ def read_json(path: str | os.PathLike) -> Any:
 
 def write_npz(path: str | os.PathLike, **arrays: np.ndarray) -> None:
     """Save arrays to a compressed ``.npz`` atomically."""
-    _atomic(Path(path), lambda fh: np.savez_compressed(fh, **arrays), ".npz")
+    # numpy's stub lets **kwds reach the bool ``allow_pickle``; every value here is an array
+    _atomic(Path(path), lambda fh: np.savez_compressed(fh, **arrays),  # type: ignore[arg-type]
+            ".npz")
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:

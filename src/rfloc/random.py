@@ -14,7 +14,7 @@ Every random function in rfloc takes ``rng=`` or ``seed=`` and passes it through
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -94,4 +94,6 @@ def stream(seed: Any, *key: int) -> np.random.SeedSequence:
 
 def to_json(ss: np.random.SeedSequence) -> dict[str, Any]:
     """The JSON form of a SeedSequence (inverse of :func:`seed_sequence` on dicts)."""
-    return {"entropy": int(ss.entropy), "spawn_key": [int(k) for k in ss.spawn_key]}
+    # rfloc's SeedSequences hold an int entropy (int() raises for a pool given by hand)
+    return {"entropy": int(cast(int, ss.entropy)),
+            "spawn_key": [int(k) for k in ss.spawn_key]}
