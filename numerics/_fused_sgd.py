@@ -67,7 +67,7 @@ def fused_parts(task: object) -> tuple[float, FieldParts, FieldParts]:
 
 @sums
 def _fused_gradient(root: bool, next_u64, state: int, s: np.ndarray, zig: tuple, p: float,
-                    pos: tuple, neg: tuple, W: np.ndarray, b: np.ndarray, v: np.ndarray,
+                    pos: FieldParts, neg: FieldParts, W: np.ndarray, b: np.ndarray, v: np.ndarray,
                     B: int, act: int, gW: np.ndarray, gb: np.ndarray, gv: np.ndarray,
                     scratch: tuple, X: np.ndarray, labels: np.ndarray, a: np.ndarray,
                     da: np.ndarray) -> None:
@@ -122,9 +122,9 @@ def _fused_gradient(root: bool, next_u64, state: int, s: np.ndarray, zig: tuple,
 
 @kernel
 def _fused_steps(root: bool, next_u64, state: int, s: np.ndarray, zig: tuple, p: float,
-                 pos: tuple, neg: tuple, W: np.ndarray, b: np.ndarray, v: np.ndarray, B: int,
-                 n_steps: int, step0: int, lr: float, act: int, train_b: bool,
-                 train_v: bool, save_steps: np.ndarray, ptr: int, out_W: np.ndarray,
+                 pos: FieldParts, neg: FieldParts, W: np.ndarray, b: np.ndarray,
+                 v: np.ndarray, B: int, n_steps: int, step0: int, lr: float, act: int,
+                 train_b: bool, train_v: bool, save_steps: np.ndarray, ptr: int, out_W: np.ndarray,
                  out_b: np.ndarray, out_v: np.ndarray) -> tuple[int, int]:
     """:func:`fused_sgd_steps` with the random source of :func:`_fused_gradient`."""
     K, N = W.shape
@@ -149,7 +149,7 @@ def _fused_steps(root: bool, next_u64, state: int, s: np.ndarray, zig: tuple, p:
 
 
 @kernel
-def fused_sgd_steps(next_u64, state: int, zig: tuple, p: float, pos: tuple, neg: tuple,
+def fused_sgd_steps(next_u64, state: int, zig: tuple, p: float, pos: FieldParts, neg: FieldParts,
                     W: np.ndarray, b: np.ndarray, v: np.ndarray, B: int, n_steps: int,
                     step0: int, lr: float, act: int, train_b: bool, train_v: bool,
                     save_steps: np.ndarray, ptr: int, out_W: np.ndarray, out_b: np.ndarray,
@@ -181,7 +181,7 @@ def fused_sgd_steps(next_u64, state: int, zig: tuple, p: float, pos: tuple, neg:
 
 
 @kernel
-def root_sgd_steps(next_u64, state: int, zig: tuple, p: float, pos: tuple, neg: tuple,
+def root_sgd_steps(next_u64, state: int, zig: tuple, p: float, pos: FieldParts, neg: FieldParts,
                    W: np.ndarray, b: np.ndarray, v: np.ndarray, B: int, n_steps: int,
                    step0: int, lr: float, act: int, train_b: bool, train_v: bool,
                    save_steps: np.ndarray, ptr: int, out_W: np.ndarray, out_b: np.ndarray,

@@ -29,12 +29,17 @@ lags; IEEE table evaluation), stay as the benchmarks' baseline. Kernels check no
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from rfloc.numerics._jit import kernel, sums
 from rfloc.numerics.data import _xoshiro as xoshiro
 from rfloc.numerics.data._kernels import ziggurat
 from rfloc.numerics.data._pixel_table import pixel
+
+if TYPE_CHECKING:                    # annotations only: _mapped_field imports this module
+    from rfloc.numerics.data._mapped_field import FieldParts
 
 __all__ = ["circulant_root", "draw_field", "field_rows", "lower_triangular",
            "root_transform", "sample_rows", "table_pixels", "wrap_line"]
@@ -149,7 +154,8 @@ def lower_triangular(lower: np.ndarray, g: np.ndarray, out: np.ndarray) -> None:
 
 
 @kernel(fastmath={"contract"})
-def sample_rows(s: np.ndarray, zig: tuple, pos: tuple, neg: tuple, labels: np.ndarray,
+def sample_rows(s: np.ndarray, zig: tuple, pos: FieldParts, neg: FieldParts,
+                labels: np.ndarray,
                 out: np.ndarray) -> None:
     r"""Row ``k`` of ``out`` (M, N) :math:`= f(Lg)`: a sample of the field ``pos`` if
     ``labels[k]`` else of ``neg`` (``FieldParts`` of one ``side``, ``dim``), its normals

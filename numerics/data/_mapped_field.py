@@ -123,7 +123,7 @@ def lower_factor(taps: np.ndarray, side: int) -> np.ndarray:
         if d:
             full[-d % side] += t
     root = full[(np.arange(side)[None, :] - np.arange(side)[:, None]) % side]
-    lower = np.linalg.qr(root.T, mode="r").T
+    lower = np.asarray(np.linalg.qr(root.T, mode="r")).T
     out = np.zeros((-(-side // 4) * 4, side))
     out[:side] = np.tril(lower)
     return out
@@ -177,10 +177,12 @@ class MappedField(KernelField):
                                         parts.coef, parts.inv_h, out)
         else:
             latent.fill(out, gen, work)
-            coef = self.pixel_table
-            if coef is None:
+            coef, law = self.pixel_table, self.marginal
+            if coef is None and law is not None:
                 with np.errstate(divide="ignore", invalid="ignore"):
-                    out[...] = self.marginal.gaussian_transform(out)
+                    out[...] = law.gaussian_transform(out)
+            elif coef is None:
+                raise TypeError(f"{type(self).__name__} has neither a pixel table nor a law")
             else:
                 flat = out.reshape(-1)
                 evaluate(flat, coef, coef.shape[0] / Z_MAX, flat)
