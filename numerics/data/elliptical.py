@@ -59,11 +59,15 @@ class Elliptical(KernelField):
         Degrees of freedom (``nu > 2``), only for ``"student-t"``.
     dim : {1, 2}
         Ring or ``n × n`` torus.
+    boundary : {"periodic", "open"}
+        Wrap distances around (ring, torus) or not (segment, square; see
+        :class:`~._kernel_field.KernelField`).
     """
 
     def __init__(self, n: int, xi: float, radial: str | Callable[[np.ndarray], np.ndarray]
-                 = "shell", nu: float | None = None, dim: int = 1) -> None:
-        super().__init__(n, xi, dim)
+                 = "shell", nu: float | None = None, dim: int = 1, *,
+                 boundary: str = "periodic") -> None:
+        super().__init__(n, xi, dim, boundary=boundary)
         self.radial = radial
         #: degrees of freedom, set exactly when ``radial == "student-t"``
         self.nu: float | None = None
@@ -112,7 +116,7 @@ class Elliptical(KernelField):
         radial = self.radial if isinstance(self.radial, str) else (
             "callable:" + getattr(self.radial, "__name__", "inverse_cdf"))
         return {"model": "elliptical", "n": self.side, "xi": self.xi, "radial": radial,
-                "nu": self.nu, "dim": self.dim}
+                "nu": self.nu, "dim": self.dim, **self.boundary_params}
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> Elliptical:
@@ -137,5 +141,5 @@ class Elliptical(KernelField):
 
     def describe(self) -> str:
         radial = self.params["radial"] + (f"(nu={self.nu:g})" if self.nu else "")
-        return (f"Elliptical(n={self.side}, xi={self.xi:g}, radial={radial}, dim={self.dim}): "
-                f"x = r L u, N={self.n}")
+        return (f"Elliptical(n={self.side}, xi={self.xi:g}, radial={radial}, dim={self.dim}"
+                f"{self.boundary_text}): x = r L u, N={self.n}")

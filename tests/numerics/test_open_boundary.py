@@ -172,3 +172,21 @@ def test_gaussian_clone_of_an_open_field_samples_its_covariance_densely():
     assert worst_se(X, model.covariance) < Z
     excess = np.mean(X**4, axis=0) - 3.0          # Gaussian pixels: no excess kurtosis
     assert np.max(np.abs(excess)) < Z * math.sqrt(96 / M)
+
+
+def test_elliptical_open_boundary_has_the_open_kernel_as_covariance():
+    """x = r L u with E r^2 = N: covariance C exactly; sample covariance within 5 SE."""
+    from rfloc.numerics.data import Elliptical, from_params
+
+    n, xi = 10, 2.0
+    model = Elliptical(n, xi, "student-t", nu=5.0, boundary="open")
+    i = np.arange(n)
+    kernel = np.exp(-((i[:, None] - i[None, :]) ** 2) / xi**2)
+    np.testing.assert_allclose(model.covariance, kernel, atol=1e-12)
+    assert model.params["boundary"] == "open" and "open boundaries" in model.describe()
+    assert from_params(model.params).params == model.params
+    assert "boundary" not in Elliptical(n, xi).params
+    x = model.sample(100_000, 4)
+    prods = x[:, :, None] * x[:, None, :]
+    se = prods.std(axis=0) / np.sqrt(len(x))
+    assert np.all(np.abs(prods.mean(axis=0) - kernel) < 5 * se + 1e-12)
