@@ -267,7 +267,7 @@ def _common(values: Sequence[str]) -> str:
 
 def _case_heading(case: CaseResult, cfg: dict[str, Any]) -> list[str]:
     sets = ", ".join(f"`{k} = {_value(v)}`" for k, v in case.overrides.items())
-    theory = _theory_text(cfg, case.runs[0] if case.runs else {})
+    theory = _theory_text(cfg, case.runs[0] if case.runs else {}, case.task)
     return [f"### Case `{case.label}`", "",
             f"Data: {_data_text(case.task)}." + (f" Case overrides: {sets}." if sets else "")
             + (f" Theory side as run (after every override): {theory}." if theory else ""),
@@ -285,14 +285,27 @@ _AMPLIFIER_TEXT = {
 }
 
 
-def _theory_text(cfg: dict[str, Any], run: dict[str, Any]) -> str:
+def _count(n: int, noun: str) -> str:
+    """``"1 initial condition"``, ``"4 initial conditions"``."""
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+#: data models given as samples: their "exact" amplifier and "analytic" covariances are
+#: those of the sample
+_SAMPLED = ("empirical", "natural-patches")
+
+
+def _theory_text(cfg: dict[str, Any], run: dict[str, Any],
+                 task: dict[str, Any] | None = None) -> str:
     """The case's theory side in words (empty for a network without an ODE)."""
     if cfg["network"].get("output") == "two-output":
         return ""
     th = {"amplifier": "exact", "kappa": "exact", "covariances": "analytic",
           "samples": 100_000, "rate": 1.0, "covariance_data": {}, **cfg.get("theory", {})}
     amp = th["amplifier"]
-    parts = [_AMPLIFIER_TEXT.get(amp, str(amp))]
+    sampled = task is not None and _unwrap(task.get("positive", {}))[0].get("model") in _SAMPLED
+    parts = ["Monte Carlo φ of the class-1 sample" if sampled and amp == "exact" else
+             _AMPLIFIER_TEXT.get(amp, str(amp))]
     kappa = run.get("kappa_theory")
     if amp == "cubic":
         parts[0] += (f" with κ = {_num(kappa)}" if kappa is not None else "") + (
@@ -301,7 +314,8 @@ def _theory_text(cfg: dict[str, Any], run: dict[str, Any]) -> str:
         parts[0] += f", pooled sample κ = {_num(kappa)} of {th['samples']} inputs"
     elif amp == "empirical":
         parts[0] += f" ({th['samples']} draws)"
-    parts.append("analytic covariances" if th["covariances"] == "analytic" else
+    parts.append(("the data model's covariances (estimated from its sample)" if sampled
+                  else "analytic covariances") if th["covariances"] == "analytic" else
                  f"empirical covariances of {th['samples']} inputs per class")
     if th["covariance_data"]:
         parts.append(f"covariances of the data with {_value(th['covariance_data'])}")
@@ -326,14 +340,16 @@ def _header(results: Results) -> list[str]:
 def _claim(spec: dict[str, Any]) -> list[str]:
     source = spec.get("source", "")
     claim = spec.get("claim", "")
+    note = spec.get("note", "")
+    notes = ["## rfloc's notes on this spec", "", note, ""] if note else []
     if not claim:
         return ["## What the source says", "",
-                f"The spec quotes no claim from its source ({source}).", ""]
+                f"The spec states no claim of its source ({source}).", "", *notes]
     quoted = [f"> {line}" if line else ">" for line in claim.splitlines()]
     return ["## What the source says", "", *quoted, ">", f"> — {source}", "",
-            "The quotation above is the source's statement and its numbers are the "
-            "source's, not rfloc's. rfloc's own measurements on this spec follow, next to "
-            "them.", ""]
+            "The statement above paraphrases the source; its numbers are the source's, "
+            "not rfloc's. rfloc's own measurements on this spec follow, next to them.", "",
+            *notes]
 
 
 def _scale(spec: dict[str, Any]) -> list[str]:
@@ -389,6 +405,21 @@ def _peaks_section(spec: dict[str, Any], cases: list[CaseResult],
                    folder: Path) -> list[str]:
     cfgs = [_case_config(spec, c) for c in cases]
     sums = [_summary(c, PeaksSummary) for c in cases]
+    def lsg24_like(task: dict[str, Any]) -> bool:       # NLGP at LSG24's gains (>= 1.1)
+        model = _unwrap(task.get("positive", {}))[0]
+        return model.get("model") == "nlgp" and float(model.get("g", 0.0)) >= 1.0
+
+    if not all(lsg24_like(c.task) for c in cases):
+        md = ["## Peak positions", "",
+              *_table(["case", "data", "final peak, exact", "final peak, within ±1 px"],
+                      [[f"`{c.label}`", _data_text(c.task), str(s.match),
+                        str(s.match_within_1)] for c, s in zip(cases, sums, strict=True)]),
+              ""]
+        bars = _save(_match_rate_figure(cases, cfgs), folder / "match_rates.png")
+        md += [f"![peak agreement rates with 95 % Wilson intervals]({bars})", ""]
+        for case, cfg in zip(cases, cfgs, strict=True):
+            md += _peaks_case(case, cfg, folder)
+        return md
     md = ["## Peak positions: the source's numbers and rfloc's", "",
           "LSG24's own stored counts (authors' code) are on **NLGP** data (N = 40, "
           "ξ = (1, 2), lr 0.02, 10 000 steps, batch 50 000), and their often-quoted 26/28 is "
@@ -411,18 +442,26 @@ def _peaks_section(spec: dict[str, Any], cases: list[CaseResult],
     return md
 
 
+def _yes(m: Mean, n_pixels: int) -> str:
+    return "–" if m.mean is None else ("yes" if m.mean > 4 / n_pixels else "no")
+
+
 def _peaks_case(case: CaseResult, cfg: dict[str, Any], folder: Path) -> list[str]:
     s = _summary(case, PeaksSummary)
+    n_pixels = _pixels(case.task.get("positive", {})) or 1
     failed = sum(r.get("ode_status", "ok") != "ok" for r in case.runs)
     rows = [(name, str(getattr(s, exact)), str(getattr(s, near)))
             for name, _, exact, near in _PEAK_ROWS]
     fig = _save(_rf_evolution_figure(case, cfg),
                 folder / f"rf_evolution_{case.label}.png")
     return [*_case_heading(case, cfg),
-            f"{_run_text(cfg)}; {len(case.runs)} initial conditions.", "",
+            f"{_run_text(cfg)}; {_count(len(case.runs), 'initial condition')}.", "",
             *_table(["comparison", "exact", "within ±1 pixel"], rows), "",
             f"- Final IPR, mean ± SE over initial conditions: ODE {_mean(s.ipr_theory)}, "
-            f"SGD {_mean(s.ipr_sim)}.",
+            f"SGD {_mean(s.ipr_sim)}; localized (mean IPR above 4/N = "
+            f"{_num(4 / n_pixels)}): ODE {_yes(s.ipr_theory, n_pixels)}, "
+            f"SGD {_yes(s.ipr_sim, n_pixels)}. Peak agreement means little where the RFs "
+            f"do not localize.",
             f"- Median |RF-centre offset| (circular mean of w²), in pixels: ODE–SGD "
             f"{_num(s.centre_offset_theory_sim, 2)}, SGD–SGD "
             f"{_num(s.centre_offset_sim_repeat, 2)}.",
@@ -446,7 +485,7 @@ def _ipr_section(spec: dict[str, Any], cases: list[CaseResult],
         if s.kappa_cubic is not None and s.kappa_cubic != s.excess_kurtosis:
             kappa += f" (cubic φ used {_num(s.kappa_cubic)})"
         rows.append([f"`{c.label}`", _data_text(c.task), kappa,
-                     _theory_text(cfg, c.runs[0] if c.runs else {}),
+                     _theory_text(cfg, c.runs[0] if c.runs else {}, c.task),
                      _mean(s.ipr_theory), _mean(s.ipr_theory_cubic), _mean(s.ipr_sim),
                      _num(s.threshold), "yes" if s.localized_theory else "no",
                      "yes" if s.localized_sim else "no", f"{total - s.ipr_theory.n}/{total}"])
@@ -501,13 +540,21 @@ def _committee_section(spec: dict[str, Any], cases: list[CaseResult],
            "are scored. " if two else
            "Each unit's initial RF is integrated with the single-neuron ODE as if it were "
            "alone. ") + "A unit counts as localized when its final IPR exceeds the threshold "
-          "4/N; an unlearnt, white-noise RF has IPR about 3/N, so a unit just above 4/N "
-          "may be noise — the figure shows each unit.", ""]
+          "4/N; a white-noise-like RF has IPR about 3/N (standard deviation about "
+          "10/N^1.5), so a noisy unit can land just above 4/N — the figure shows each unit."
+          + (" With IG22's biases, units are also counted per half: the units whose bias "
+             "starts at +b are the ones that can form localized RFs; those starting at −b "
+             "end noise-like." if two else ""), ""]
     for case, cfg in zip(cases, cfgs, strict=True):
         s = _summary(case, CommitteeSummary)
         run = case.runs[0]
         rows = [("localized units, network", str(s.localized_network)),
                 ("mean unit IPR, network", _mean(Mean.of(run.get("ipr", []))))]
+        if s.localized_by_bias is not None:
+            rows += [("localized units whose bias started at +b (units 0 … K/2 − 1)",
+                      str(s.localized_by_bias["plus"])),
+                     ("localized units whose bias started at −b (the others)",
+                      str(s.localized_by_bias["minus"]))]
         if s.localized_theory is not None:
             rows += [("localized units, single-neuron ODE", str(s.localized_theory)),
                      ("majority verdicts agree", "yes" if s.agrees else "no"),
@@ -783,7 +830,7 @@ def _committee_figure(case: CaseResult, cfg: dict[str, Any]) -> Figure:
                   label="4/N")
     right.set_xlabel("final IPR")
     right.legend(fontsize=7)
-    fig.suptitle(f"{case.label}: committee RFs — {_data_text(case.task)}; {_run_text(cfg)}, "
+    fig.suptitle(f"{case.label}: committee RFs — {_data_text(case.task)};\n{_run_text(cfg)}, "
                  f"{cfg['network'].get('activation', 'relu')}", fontsize=10)
     return fig
 
@@ -810,13 +857,15 @@ def _ising_exact_section(spec: dict[str, Any], cases: list[CaseResult],
         rows = [(name, str(getattr(s, key)), str(getattr(s, f"{key}_within_1")))
                 for name, key in _EXACT_ROWS]
         fig = _save(_three_way_figure(case, cfg), folder / f"three_way_{case.label}.png")
+        t_total = float(cfg["training"]["lr"]) * int(cfg["training"]["steps"])
         md += [*_case_heading(case, cfg),
-               f"{_run_text(cfg)}; {len(case.runs)} initial conditions.",
+               f"{_run_text(cfg)}; {_count(len(case.runs), 'initial condition')}.",
                "", *_table(["final peaks", "exact", "within ±1 pixel"], rows), "",
                f"- Final IPR, mean ± SE: effective ODE {_mean(s.ipr_theory)}, exact flow "
                f"{_mean(s.ipr_exact)}, SGD {_mean(s.ipr_sim)}.",
                f"- ODE departs from the exact flow (cosine < 0.99) in {s.departed}; departure "
-               f"time mean {_mean(s.t_departure)}, median {_num(s.t_departure_median)}.", "",
+               f"time (gradient-flow time t = lr × step, of {_num(t_total)}) mean "
+               f"{_mean(s.t_departure)}, median {_num(s.t_departure_median)}.", "",
                f"![three-way comparison, case {case.label}]({fig})", ""]
     return md
 

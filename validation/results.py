@@ -165,6 +165,9 @@ class CommitteeSummary(_Record):
     threshold: float
     agrees: bool | None
     accuracy: float | None
+    localized_by_bias: dict[str, Rate] | None = Field(
+        None, description="IG22's network with biases starting at +b / -b: units localized "
+                          "in each half, keyed 'plus' and 'minus' (None otherwise)")
 
 
 class IsingExactSummary(_Record):

@@ -327,7 +327,9 @@ def _plan_committee(case: Case, task: TwoClass, index: int, seed: int) -> Plan:
             "task_params": task.params, "k": net.k, "activation": net.activation,
             "bias": net.bias, "lr": tr.lr, "steps": tr.steps, "batch_size": tr.batch_size,
             "seed": to_json(stream(seed, index, 0, Purpose.TRAIN)), "scaling": net.scaling})]
-        return Plan(case, task, tasks, lambda runs: _committee_summary(runs[0], threshold))
+        halves = net.bias != "none"
+        return Plan(case, task, tasks,
+                    lambda runs: _committee_summary(runs[0], threshold, halves))
     tasks = [Task(f"many-v{RESULTS_VERSION}-{case.label}-K{net.k}", many_task, {
         "task_params": task.params, "k": net.k, "activation": net.activation,
         "bias": False if net.bias == "none" else net.bias, "lr": tr.lr, "steps": tr.steps,
@@ -357,15 +359,23 @@ def _two_output_training(case: Case) -> None:
             f"single-neuron ODE; {', '.join(unused)} does not apply (remove it)")
 
 
-def _committee_summary(run: dict, threshold: float) -> CommitteeSummary:
-    """Units localized in the network and, where the run has one, in the ODE per unit."""
+def _committee_summary(run: dict, threshold: float,
+                       halves: bool = False) -> CommitteeSummary:
+    """Units localized in the network and, where the run has one, in the ODE per unit;
+    with ``halves`` (IG22's biases: +b for units k < K/2, -b for the rest) per half."""
     net_rate = Rate.of([v > threshold for v in run["ipr"]])
+    by_bias = None
+    if halves:
+        half = len(run["ipr"]) // 2
+        by_bias = {"plus": Rate.of([v > threshold for v in run["ipr"][:half]]),
+                   "minus": Rate.of([v > threshold for v in run["ipr"][half:]])}
     theory = run.get("ipr_theory")
     th_rate = None if theory is None else Rate.of([v > threshold for v in theory])
     agrees = None if th_rate is None else (
         ((net_rate.rate or 0) > 0.5) == ((th_rate.rate or 0) > 0.5))
     return CommitteeSummary(localized_network=net_rate, localized_theory=th_rate,
-                            threshold=threshold, agrees=agrees, accuracy=run.get("accuracy"))
+                            threshold=threshold, agrees=agrees, accuracy=run.get("accuracy"),
+                            localized_by_bias=by_bias)
 
 
 def _plan_ising_exact(case: Case, task: TwoClass, index: int, seed: int) -> Plan:

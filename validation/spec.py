@@ -349,7 +349,9 @@ class Spec(_Body):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=60)
     title: str = Field(min_length=1)
     source: str = Field(min_length=1, description="where the protocol comes from")
-    claim: str = Field("", description="the source's statement, quoted with attribution")
+    claim: str = Field("", description="the source's statement, paraphrased with attribution")
+    note: str = Field("", description="rfloc's own remarks: how this spec departs from or "
+                                      "extends its source (kept apart from the claim)")
     variants: list[Variant] = Field(default_factory=lambda: [Variant(label="default")],
                                     min_length=1)
     scales: dict[Literal["quick", "full"], Scale] = Field(default_factory=dict)

@@ -593,8 +593,9 @@ def _summary_line(summary: object) -> str:
                 f"noise floor {summary.noise_floor}")
     if isinstance(summary, IprSummary):
         return (f"kappa {summary.excess_kurtosis:.3g}: IPR ODE {summary.ipr_theory}, "
-                f"SGD {summary.ipr_sim}; localized ODE {summary.localized_theory}, "
-                f"SGD {summary.localized_sim}")
+                f"SGD {summary.ipr_sim}; localized ODE "
+                f"{'yes' if summary.localized_theory else 'no'}, "
+                f"SGD {'yes' if summary.localized_sim else 'no'}")
     if isinstance(summary, IsingExactSummary):
         return (f"peaks ODE-exact {summary.theory_exact}, exact-SGD {summary.exact_sim}, "
                 f"ODE-SGD {summary.theory_sim}; noise floor {summary.noise_floor}; IPR ODE "
@@ -604,9 +605,11 @@ def _summary_line(summary: object) -> str:
                 f"{summary.ipr_ica}, SGD {summary.ipr_sim}; localized filters "
                 f"{summary.localized_ica}")
     if isinstance(summary, CommitteeSummary):
-        theory = summary.localized_theory
+        theory, halves = summary.localized_theory, summary.localized_by_bias
         return (f"units localized: network {summary.localized_network}"
-                + ("" if theory is None else f", single-neuron ODE {theory}"))
+                + ("" if theory is None else f", single-neuron ODE {theory}")
+                + ("" if halves is None else
+                   f" (bias starting at +b: {halves['plus']}; at -b: {halves['minus']})"))
     raise TypeError(f"unknown summary {type(summary).__name__}")
 
 

@@ -59,7 +59,12 @@ PROVENANCE = Provenance(rfloc="0.1.0", python="3.11.9", numpy="2.0.0", scipy="1.
                         timestamp="2026-11-30T00:00:00+00:00", cores=16, wall_seconds=12.5)
 
 
-def peaks_results() -> Results:
+NLGP_TASK = {"model": "two-class", "p": 0.5,
+             "positive": {"model": "nlgp", "n": N, "xi": 2.0, "g": 3.0},
+             "negative": {"model": "nlgp", "n": N, "xi": 1.0, "g": 3.0}}
+
+
+def peaks_results(task: dict | None = None) -> Results:
     runs = [{"t": [0.0, 50.0, 100.0], "w_theory": bump(i % N), "w_sim": bump((i + 1) % N),
              "peak_theory": i % N, "peak_sim": (i + 1) % N, "ipr_theory": 0.3,
              "ipr_sim": 0.8, "ode_status": "ok" if i else "diverged"} for i in range(28)]
@@ -71,7 +76,7 @@ def peaks_results() -> Results:
         ipr_sim=Mean.of(np.linspace(0.7, 0.9, 28)), centre_offset_theory_sim=0.5,
         centre_offset_sim_repeat=None)
     case = CaseResult(label="large-batch", overrides={"training.batch_size": 5000},
-                      task=TASK, summary=summary, seeds=[{}] * 28, runs=runs)
+                      task=task or TASK, summary=summary, seeds=[{}] * 28, runs=runs)
     spec = spec_dict("peaks", {"training.steps": 300})       # a command-line override
     return Results(spec=spec, seed=7, provenance=PROVENANCE, cases=[case])
 
@@ -145,8 +150,14 @@ def test_rebuild_from_results_json_gives_the_same_report(written):
     assert report.rebuild(folder).read_text(encoding="utf-8") == text
 
 
-def test_rates_carry_n_and_their_wilson_interval(tmp_path):
+def test_lsg24_counts_are_shown_only_beside_nlgp_data(tmp_path):
     text = report.write(peaks_results(), tmp_path).read_text(encoding="utf-8")
+    assert "24/29" not in text and "## Peak positions\n" in text      # Ising data
+    assert "localized (mean IPR above 4/N" in text
+
+
+def test_rates_carry_n_and_their_wilson_interval(tmp_path):
+    text = report.write(peaks_results(NLGP_TASK), tmp_path).read_text(encoding="utf-8")
     for k, n in ((21, 28), (26, 28), (0, 28), (25, 28), (24, 29)):
         low, high = wilson(k, n)
         assert f"{k}/{n} = {k / n:.0%} [95% CI {low:.0%}–{high:.0%}]" in text
