@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from abc import ABC, abstractmethod
 from functools import cached_property
 from typing import Any, TypeVar
@@ -87,10 +88,22 @@ class DataModel(ABC):
         """The model described by ``params`` (the inverse of :attr:`params`).
 
         The keys other than ``"model"`` are the constructor's keyword arguments; omitted
-        ones take their defaults, unknown ones raise (``TypeError``, which
-        ``rfloc.numerics.data.from_params`` reports as a ParameterError).
+        ones take their defaults.
+
+        Raises
+        ------
+        ParameterError
+            For a key the constructor does not take, naming it and the keys allowed.
         """
-        return cls(**{k: v for k, v in params.items() if k != "model"})
+        keys = {k: v for k, v in params.items() if k != "model"}
+        allowed = [name for name, p in inspect.signature(cls.__init__).parameters.items()
+                   if name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+        unknown = sorted(set(keys) - set(allowed))
+        if unknown:
+            raise ParameterError(f"data model {params.get('model', cls.__name__)!r} takes "
+                                 f"{', '.join(allowed)}; got unknown key(s) "
+                                 f"{', '.join(unknown)}")
+        return cls(**keys)
 
     @property
     @abstractmethod
