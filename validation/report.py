@@ -559,7 +559,8 @@ def _committee_section(spec: dict[str, Any], cases: list[CaseResult],
             rows += [("localized units, single-neuron ODE", str(s.localized_theory)),
                      ("majority verdicts agree", "yes" if s.agrees else "no"),
                      ("mean unit IPR, ODE", _mean(Mean.of(run.get("ipr_theory", []))))]
-        rows += [("threshold 4/N", _num(s.threshold)), ("test accuracy", _num(s.accuracy))]
+        rows += [("threshold 4/N", _num(s.threshold)),
+                 ("test accuracy (2000 held-out samples)", _num(s.accuracy))]
         fig = _save(_committee_figure(case, cfg), folder / f"committee_rfs_{case.label}.png")
         md += [*_case_heading(case, cfg),
                f"{_run_text(cfg)}, activation {cfg['network'].get('activation', 'relu')}.",

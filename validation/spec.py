@@ -515,6 +515,11 @@ def _spec_error(exc: ValidationError, origin: str) -> SpecError:
     loc = [p for p in loc if p not in union]          # a member of a union, not a key
     path = ".".join(loc)
     kind = err["type"]
+    if kind == "union_tag_invalid":                   # protocol.kind: name the choices
+        ctx = err.get("ctx", {})
+        return SpecError(f"{origin}: {path}.{ctx.get('discriminator', 'kind').strip(chr(39))}"
+                         f" must be one of {ctx.get('expected_tags')} "
+                         f"(got {ctx.get('tag')!r})")
     if kind == "extra_forbidden":
         return SpecError(f"{origin}: unknown key {path!r}")
     if kind == "missing":

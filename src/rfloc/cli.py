@@ -112,7 +112,8 @@ def _spec_args(p: argparse.ArgumentParser) -> None:
 
 def _run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="root seed (default 0)")
-    p.add_argument("--out", default="rfloc-results", help="output folder")
+    p.add_argument("--out", default="rfloc-results",
+                   help="output folder (default: rfloc-results)")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--workers", type=int, default=None,
                        help="local worker processes (default: all cores; 1 = inline)")
@@ -619,6 +620,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
     folder = Path(args.dir)
     found = [folder] if (folder / "results.json").is_file() else sorted(
         p.parent for p in folder.glob("*/results.json"))
+    if not folder.is_dir():
+        raise ParameterError(f"DIR {str(folder)!r} does not exist or is not a folder")
     if not found:
         raise ParameterError(f"DIR must hold results.json or */results.json, "
                              f"none in {str(folder)!r}")
