@@ -657,8 +657,10 @@ def _rf_evolution_figure(case: CaseResult, cfg: dict[str, Any]) -> Figure:
             ax.set_title(f"init {i}, {title}: final peak pixel {run[f'peak_{side}']}, "
                          f"IPR {_num(run.get(f'ipr_{side}'))}", fontsize=9)
             ax.set_xlabel("t = lr · step")
-    fig.suptitle(f"{case.label}: RF evolution — {_data_text(case.task)}; {_run_text(cfg)}",
-                 fontsize=10)
+    shown = (f" (the first {len(runs)} of {len(case.runs)} initial conditions)"
+             if len(case.runs) > len(runs) else "")
+    fig.suptitle(f"{case.label}: RF evolution{shown} — {_data_text(case.task)};\n"
+                 f"{_run_text(cfg)}", fontsize=10)
     return fig
 
 
