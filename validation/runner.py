@@ -226,7 +226,7 @@ def _theory(case: Case, seed: int, index: int) -> dict[str, Any]:
         raise SpecError(f"variant {case.label!r}: theory.amplifier = 'cubic' needs a finite "
                         f"excess kurtosis; the class-1 pixel law has E X^4 = inf (a sample "
                         f"kappa, theory.kappa = 'sample', is an estimate of nothing here)")
-    if needs_draws(th) or th["kappa"] == "sample":      # (the ipr protocol's cubic run)
+    if needs_draws(th):
         th["seed"] = to_json(stream(seed, index, 0, Purpose.THEORY))
     return th
 

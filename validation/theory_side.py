@@ -50,6 +50,7 @@ from rfloc.numerics.data import Elliptical, GaussianProcess, TwoClass, from_para
 from rfloc.numerics.laws import EmpiricalLaw
 from rfloc.random import seed_sequence
 from rfloc.theory import AmplifierTable, Gaussian, amplifier
+from rfloc.validation.spec import TheorySpec
 
 __all__ = ["DEFAULT_THEORY", "TheorySide", "class1_kappa", "class1_kappa_interval",
            "covariance_source", "cubic_table", "lsg24_fig3_table", "needs_draws",
@@ -57,10 +58,7 @@ __all__ = ["DEFAULT_THEORY", "TheorySide", "class1_kappa", "class1_kappa_interva
 
 #: the theory side when a task is given none: Euler with dt = lr, the exact amplifier,
 #: analytic covariances, the derived rate
-DEFAULT_THEORY: dict[str, Any] = {"amplifier": "exact", "kappa": "exact",
-                                  "covariances": "analytic", "samples": 100_000,
-                                  "covariance_data": {}, "rate": 1.0,
-                                  "method": "euler", "dt": "lr"}
+DEFAULT_THEORY: dict[str, Any] = TheorySpec().model_dump(mode="json")
 
 
 @lru_cache(maxsize=32)
@@ -102,10 +100,15 @@ def theory_amplifier(task: TwoClass) -> AmplifierTable:
     return _cached_table((law.name, param), None)
 
 
+def _cubic(linear: float, cubic: float) -> AmplifierTable:
+    r""":math:`\varphi(a) = \text{linear}\cdot a + \text{cubic}\cdot a^3`, tabulated."""
+    return AmplifierTable.fit(lambda th: linear * math.sin(th) + cubic * math.sin(th) ** 3)
+
+
 def cubic_table(kappa: float) -> AmplifierTable:
     r"""Kurtosis-only truncation :math:`\varphi_3(a) = \sqrt{2/\pi}\,(a - \kappa a^3/6)`."""
     c = math.sqrt(2 / math.pi)
-    return AmplifierTable.fit(lambda th: c * (math.sin(th) - kappa * math.sin(th) ** 3 / 6))
+    return _cubic(c, -c * kappa / 6)
 
 
 def class1_kappa(task: TwoClass) -> float:
@@ -173,17 +176,16 @@ def covariance_source(task: TwoClass, covariance_data: dict[str, Any]) -> TwoCla
 
 
 def needs_draws(theory: dict[str, Any]) -> bool:
-    """Whether ``theory`` estimates anything from samples (then it needs a ``seed``)."""
+    """Whether ``theory`` estimates anything from samples (then it needs a ``seed``); a
+    sample κ counts whatever the amplifier, since a protocol may add a cubic run."""
     return (theory.get("amplifier") in ("empirical", "lsg24-fig3")
-            or theory.get("covariances") == "empirical"
-            or (theory.get("amplifier") == "cubic" and theory.get("kappa") == "sample"))
+            or theory.get("covariances") == "empirical" or theory.get("kappa") == "sample")
 
 
 def lsg24_fig3_table(kappa: float, p: float) -> AmplifierTable:
     r"""LSG24's Fig. 3 amplifier term over :math:`p`:
     :math:`(\sqrt{2/\pi}\,a - \kappa a^3/6)/p` (module docstring)."""
-    c = math.sqrt(2 / math.pi)
-    return AmplifierTable.fit(lambda th: (c * math.sin(th) - kappa * math.sin(th) ** 3 / 6) / p)
+    return _cubic(math.sqrt(2 / math.pi) / p, -kappa / 6 / p)
 
 
 @dataclass(frozen=True)
